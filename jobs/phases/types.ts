@@ -1,0 +1,42 @@
+import type { KubeApi } from '../../src/cluster/kube.ts';
+import type { Pachctl } from '../../src/cluster/pachctl.ts';
+import type { ClusterConfig, Config } from '../../src/config/load.ts';
+import type { Logger } from '../../src/log.ts';
+import type { BackupPhase, Operation, OperationState } from '../../src/operations/model.ts';
+import type { Bucket } from '../../src/storage/s3.ts';
+
+/** The cluster-facing services a phase may use; nothing in here knows about Slack. */
+export interface ClusterServices {
+  kube: KubeApi;
+  /** Bound to the Helm release's namespace (the same client when it is the cluster's namespace). */
+  helmKube: KubeApi;
+  pachctl: Pachctl;
+  /** Pachyderm's own bucket. */
+  source: Bucket;
+  backup: Bucket;
+}
+
+export interface PhaseContext {
+  operation: Operation;
+  cluster: ClusterConfig;
+  config: Config;
+  services: ClusterServices;
+  log: Logger;
+  signal: AbortSignal;
+  /** A line of progress for the thread (the reporter throttles it). */
+  progress(text: string): void;
+  /** Persists part of the operation's state, so that a retry continues where this run stopped. */
+  saveState(patch: Partial<OperationState>): Promise<void>;
+}
+
+export interface PhaseOutcome {
+  /** One line for the thread and the checklist. */
+  summary: string;
+  /** Further lines for the thread report. */
+  details?: string[];
+}
+
+export interface Phase {
+  name: BackupPhase;
+  run(ctx: PhaseContext): Promise<PhaseOutcome>;
+}

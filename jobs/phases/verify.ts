@@ -1,0 +1,129 @@
+import { HeadObjectCommand } from '@aws-sdk/client-s3';
+import { PachopsError } from '../../src/errors.ts';
+import { formatBytes, formatCount } from '../../src/format.ts';
+import { checkDump } from '../../src/postgres/check-dump.ts';
+import { RESERVED_PREFIX } from '../../src/storage/layout.ts';
+import { compareKeys, listObjects } from '../../src/storage/listing.ts';
+import { type Manifest, readManifest, writeManifest } from '../../src/storage/manifest.ts';
+import { type ObjectListEntry, readObjectList } from '../../src/storage/object-list.ts';
+import { type Bucket, isNotFound, s3Error } from '../../src/storage/s3.ts';
+import type { Phase } from './types.ts';
+
+/** Reads the backup back: every dump's sha256 and archive, every listed object's presence and size. */
+export const verifyPhase: Phase = {
+  name: 'verify',
+  async run(ctx) {
+    const result = await verifyBackup({
+      bucket: ctx.services.backup,
+      backupId: ctx.operation.backupId,
+      pgBin: ctx.config.tools.pgBin,
+      downtimeMs: ctx.operation.state.downtimeMs,
+      progress: ctx.progress,
+    });
+    if (result.problems.length) {
+      const shown = result.problems.slice(0, 5).join('; ');
+      const more = result.problems.length > 5 ? ` (+${result.problems.length - 5} more)` : '';
+      throw new PachopsError(
+        'VERIFY_FAILED',
+        `backup ${ctx.operation.backupId} failed verification: ${shown}${more}`,
+        { permanent: true },
+      );
+    }
+    return {
+      summary: `${result.dumps} dump(s) and ${formatCount(result.objects)} objects verified`,
+      details: result.lines,
+    };
+  },
+};
+
+export interface VerifyResult {
+  dumps: number;
+  objects: number;
+  problems: string[];
+  lines: string[];
+}
+
+/** Checks a complete backup and records the outcome in its manifest (also `pachops verify`). */
+export async function verifyBackup(input: {
+  bucket: Bucket;
+  backupId: string;
+  pgBin: string;
+  downtimeMs?: number;
+  progress: (text: string) => void;
+}): Promise<VerifyResult> {
+  const { bucket, backupId } = input;
+  const manifest = await readManifest(bucket, backupId);
+  if (!manifest)
+    throw new PachopsError(
+      'BACKUP_INCOMPLETE',
+      `no manifest for ${backupId} in ${bucket.name}: the backup is incomplete or unknown`,
+      { permanent: true },
+    );
+  const problems: string[] = [];
+  const lines: string[] = [];
+  for (const dump of manifest.databases) {
+    input.progress(`checking the ${dump.name} dump`);
+    const check = await checkDump(bucket, dump.key, input.pgBin).catch((error: Error) => error);
+    if (check instanceof Error) problems.push(check.message);
+    else if (check.sha256 !== dump.sha256 || check.bytes !== dump.bytes)
+      problems.push(`${dump.key}: sha256 or size differs from the manifest`);
+    else
+      lines.push(
+        `${dump.name}: sha256 matches, pg_restore reads ${check.tocEntries} entries (${formatBytes(check.bytes)})`,
+      );
+  }
+  const objects = await checkObjects(bucket, manifest, problems, input.progress);
+  lines.push(`${formatCount(objects)} listed objects present with their sizes`);
+  const verification = {
+    at: new Date().toISOString(),
+    ok: problems.length === 0,
+    problems: problems.slice(0, 50),
+    objectsChecked: objects,
+  };
+  await writeManifest(bucket, {
+    ...manifest,
+    downtimeMs: input.downtimeMs ?? manifest.downtimeMs,
+    verification,
+  });
+  return { dumps: manifest.databases.length, objects, problems, lines };
+}
+
+/** Merge-joins the object list with the backup bucket's listing; `stored` versions are checked one by one. */
+async function checkObjects(
+  bucket: Bucket,
+  manifest: Manifest,
+  problems: string[],
+  progress: (text: string) => void,
+): Promise<number> {
+  const listing = listObjects(bucket, { skipPrefix: RESERVED_PREFIX })[Symbol.asyncIterator]();
+  let present = await listing.next();
+  let checked = 0;
+  const report = (entry: ObjectListEntry, what: string) =>
+    problems.push(`${entry.stored ?? entry.key}: ${what}`);
+  for await (const entry of readObjectList(bucket, manifest.objects.listKey)) {
+    checked++;
+    if (checked % 10_000 === 0) progress(`${formatCount(checked)} objects checked`);
+    if (entry.stored) {
+      const size = await headSize(bucket, entry.stored);
+      if (size === undefined) report(entry, 'missing');
+      else if (size !== entry.size) report(entry, `size ${size}, expected ${entry.size}`);
+      continue;
+    }
+    while (!present.done && compareKeys(present.value.key, entry.key) < 0) present = await listing.next();
+    if (present.done || present.value.key !== entry.key) report(entry, 'missing');
+    else if (present.value.size !== entry.size)
+      report(entry, `size ${present.value.size}, expected ${entry.size}`);
+  }
+  if (checked !== manifest.objects.count)
+    problems.push(`object list has ${checked} entries, manifest says ${manifest.objects.count}`);
+  return checked;
+}
+
+async function headSize(bucket: Bucket, key: string): Promise<number | undefined> {
+  try {
+    return (await bucket.client.send(new HeadObjectCommand({ Bucket: bucket.name, Key: key }))).ContentLength;
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw s3Error(error, `head ${key}`);
+  }
+}

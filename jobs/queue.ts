@@ -1,0 +1,48 @@
+import { Queue, UnrecoverableError } from 'bullmq';
+import { z } from 'zod';
+import { PachopsError } from '../src/errors.ts';
+import { BACKUP_PHASES, type BackupPhase } from '../src/operations/model.ts';
+import type { Dispatcher } from '../src/operations/ports.ts';
+import type { StateStore } from '../src/operations/store.ts';
+
+export const PHASE_QUEUE = 'pachops-phases';
+/** Transient failures (a 503, a dropped connection) are retried with back-off before the thread is told. */
+export const PHASE_ATTEMPTS = 3;
+
+export const PhaseJobData = z.object({
+  operationId: z.string().min(1),
+  phase: z.enum(BACKUP_PHASES),
+  run: z.number().int().positive(),
+});
+export type PhaseJobData = z.infer<typeof PhaseJobData>;
+
+export function createPhaseQueue(redisUrl: string): Queue {
+  return new Queue(PHASE_QUEUE, { connection: { url: redisUrl, maxRetriesPerRequest: null } });
+}
+
+/**
+ * Enqueues a phase as a BullMQ job. The job id names the operation, phase and run, so a second enqueue of
+ * the same run (a double click that slipped past the prompt claim, a redelivery) adds nothing.
+ */
+export function createQueueDispatcher(store: StateStore, queue: Queue): Dispatcher {
+  return {
+    async dispatch(operationId: string, phase: BackupPhase, approvedBy?: string) {
+      const run = await store.queuePhase(operationId, phase, approvedBy);
+      const data: PhaseJobData = { operationId, phase, run };
+      await queue.add(phase, data, {
+        jobId: `${operationId}.${phase}.${run}`,
+        attempts: PHASE_ATTEMPTS,
+        backoff: { type: 'exponential', delay: 5_000 },
+        removeOnComplete: { count: 1000 },
+        removeOnFail: { count: 1000 },
+      });
+    },
+  };
+}
+
+/** BullMQ retries what it can; permanent errors (bad input, 403) must not be retried. */
+export function toJobError(error: unknown): Error {
+  if (error instanceof PachopsError && error.permanent)
+    return new UnrecoverableError(`${error.code}: ${error.message}`);
+  return error instanceof Error ? error : new Error(String(error));
+}

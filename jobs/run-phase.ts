@@ -1,0 +1,114 @@
+import type { ClusterConfig } from '../src/config/load.ts';
+import { describeError, PachopsError } from '../src/errors.ts';
+import { advance, type FlowDeps } from '../src/operations/advance.ts';
+import type { BackupPhase } from '../src/operations/model.ts';
+import { PHASES } from './phases/index.ts';
+import type { ClusterServices, PhaseContext } from './phases/types.ts';
+
+export interface RunnerDeps extends FlowDeps {
+  services: (cluster: ClusterConfig) => ClusterServices;
+}
+
+export interface PhaseRun {
+  operationId: string;
+  phase: BackupPhase;
+  /** 1-based; the run is final when attempt ≥ maxAttempts or the error is permanent. */
+  attempt: number;
+  maxAttempts: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * Runs one phase of one operation: the body of every phase job. Safe to deliver twice: a phase that
+ * already succeeded is not run again. On the final failure the thread is told and offered a way out.
+ */
+export async function runPhase(deps: RunnerDeps, run: PhaseRun): Promise<void> {
+  const { store, reporter } = deps;
+  const operation = await store.getOperation(run.operationId);
+  if (!operation)
+    throw new PachopsError('OPERATION_UNKNOWN', `no operation ${run.operationId}`, { permanent: true });
+  const record = await store.getPhase(operation.id, run.phase);
+  if (operation.finishedAt || record?.status === 'succeeded') {
+    deps.log.warn(
+      { operationId: operation.id, phase: run.phase },
+      'phase already done or operation ended; not run again',
+    );
+    return;
+  }
+  const cluster = deps.config.clusters[operation.cluster];
+  if (!cluster)
+    throw new PachopsError('CLUSTER_UNKNOWN', `cluster ${operation.cluster} is no longer configured`, {
+      permanent: true,
+    });
+  const log = deps.log.child({ operationId: operation.id, phase: run.phase, attempt: run.attempt });
+  if (run.phase === 'pause') await store.setClusterPaused(operation.id, true);
+  await store.updatePhase(operation.id, run.phase, { status: 'running' });
+  await reporter.phaseStarted(operation, run.phase);
+
+  const ctx: PhaseContext = {
+    operation,
+    cluster,
+    config: deps.config,
+    services: deps.services(cluster),
+    log,
+    signal: run.signal ?? new AbortController().signal,
+    progress: (text) => reporter.phaseProgress(ctx.operation, run.phase, text),
+    saveState: async (patch) => {
+      ctx.operation = { ...ctx.operation, state: await store.patchState(operation.id, patch) };
+    },
+  };
+  log.info('phase started');
+  let outcome: Awaited<ReturnType<(typeof PHASES)[BackupPhase]['run']>>;
+  try {
+    outcome = await PHASES[run.phase].run(ctx);
+  } catch (error) {
+    await recordFailure(deps, run, error);
+    throw error;
+  }
+  await store.updatePhase(operation.id, run.phase, { status: 'succeeded', summary: outcome.summary });
+  if (run.phase === 'resume') await store.setClusterPaused(operation.id, false);
+  const done = (await store.getPhase(operation.id, run.phase))!;
+  await store.audit({
+    operationId: operation.id,
+    cluster: operation.cluster,
+    actor: 'pachops',
+    action: `${run.phase}.succeeded`,
+    details: { summary: outcome.summary },
+  });
+  log.info({ durationMs: done.durationMs }, 'phase succeeded');
+  const current = (await store.getOperation(operation.id))!;
+  await reporter.phaseSucceeded(current, run.phase, { ...outcome, durationMs: done.durationMs });
+  await advance(deps, operation.id);
+}
+
+async function recordFailure(deps: RunnerDeps, run: PhaseRun, error: unknown): Promise<void> {
+  const message = describeError(error);
+  const final = (error instanceof PachopsError && error.permanent) || run.attempt >= run.maxAttempts;
+  const log = deps.log.child({ operationId: run.operationId, phase: run.phase });
+  const operation = (await deps.store.getOperation(run.operationId))!;
+  if (!final) {
+    log.warn({ err: error, attempt: run.attempt }, 'phase attempt failed; retrying');
+    deps.reporter.phaseProgress(
+      operation,
+      run.phase,
+      `attempt ${run.attempt} of ${run.maxAttempts} failed (${message}); retrying`,
+    );
+    return;
+  }
+  log.error({ err: error }, 'phase failed');
+  await deps.store.updatePhase(run.operationId, run.phase, { status: 'failed', error: message });
+  await deps.store.setStatus(run.operationId, 'failed');
+  await deps.store.audit({
+    operationId: run.operationId,
+    cluster: operation.cluster,
+    actor: 'pachops',
+    action: `${run.phase}.failed`,
+    details: { error: message },
+  });
+  const paused = operation.clusterPaused;
+  await deps.reporter.phaseFailed(operation, run.phase, message, {
+    retry: true,
+    resume: paused,
+    abort: !paused,
+  });
+}

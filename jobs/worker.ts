@@ -1,0 +1,72 @@
+import { webApi } from '@slack/bolt';
+import { Worker } from 'bullmq';
+import { runUntilSignalled } from '../src/bot.ts';
+import { loadConfig, requireSlack } from '../src/config/load.ts';
+import { createLogger } from '../src/log.ts';
+import { describePhase } from '../src/operations/phase-info.ts';
+import { PromptStore } from '../src/operations/prompts.ts';
+import { StateStore } from '../src/operations/store.ts';
+import { SlackReporter } from '../src/slack/reporter.ts';
+import { createPhaseQueue, createQueueDispatcher, PHASE_QUEUE, PhaseJobData, toJobError } from './queue.ts';
+import { type RunnerDeps, runPhase } from './run-phase.ts';
+import { createServiceCache } from './services.ts';
+
+/** The worker process: runs phase jobs, reports them in their threads, posts the next prompt. */
+export async function startWorker(
+  env: Record<string, string | undefined> = process.env,
+): Promise<{ stop(): Promise<void> }> {
+  const config = await loadConfig(env);
+  const log = createLogger({ name: 'pachops-worker', level: config.runtime.logLevel });
+  const { botToken } = requireSlack(config, { signingSecret: false });
+  const store = new StateStore(config.stateDatabase.url);
+  await store.migrate();
+  const prompts = new PromptStore(store.pool);
+  const queue = createPhaseQueue(config.redis.url);
+  const client = new webApi.WebClient(botToken, {
+    slackApiUrl: config.runtime.slackApiUrl,
+    logger: undefined,
+  });
+  const reporter = new SlackReporter({
+    client,
+    config,
+    store,
+    prompts,
+    log,
+    describePhase: (operation, phase) => describePhase(config.clusters[operation.cluster], operation, phase),
+    progressIntervalMs: Number(env.PACHOPS_PROGRESS_INTERVAL_MS ?? 5000),
+  });
+  const deps: RunnerDeps = {
+    config,
+    store,
+    prompts,
+    dispatcher: createQueueDispatcher(store, queue),
+    reporter,
+    log,
+    services: createServiceCache(config),
+  };
+  const worker = new Worker(
+    PHASE_QUEUE,
+    async (job) => {
+      const data = PhaseJobData.parse(job.data);
+      try {
+        await runPhase(deps, { ...data, attempt: job.attemptsMade + 1, maxAttempts: job.opts.attempts ?? 1 });
+      } catch (error) {
+        throw toJobError(error);
+      }
+    },
+    { connection: { url: config.redis.url, maxRetriesPerRequest: null }, concurrency: 4 },
+  );
+  worker.on('failed', (job, error) => log.warn({ jobId: job?.id, err: error }, 'phase job attempt failed'));
+  worker.on('error', (error) => log.error({ err: error }, 'worker error'));
+  log.info('worker started');
+  return {
+    async stop() {
+      await worker.close();
+      await queue.close();
+      await store.close();
+      log.info('worker stopped');
+    },
+  };
+}
+
+if (import.meta.main) await runUntilSignalled('pachops-worker', () => startWorker());

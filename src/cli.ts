@@ -1,0 +1,99 @@
+#!/usr/bin/env node
+import { Command, CommanderError, Option } from 'commander';
+import { runAbortCommand, runBackupCommand, runRetryCommand } from './cli/backup.ts';
+import { type CliContext, createCliContext, EXIT } from './cli/context.ts';
+import { runListCommand, runShowCommand, runStatusCommand, runVerifyCommand } from './cli/read-only.ts';
+import { ConfigError, describeError, PachopsError } from './errors.ts';
+
+/** `pachops`: the bot's operations without Slack, for when Slack itself is down. */
+export function buildProgram(run: (action: (ctx: CliContext) => Promise<number>) => Promise<void>): Command {
+  const program = new Command('pachops')
+    .description(
+      'Back up Pachyderm clusters (the same phases as the Slack bot). Configuration: PACHOPS_CONFIG.',
+    )
+    .exitOverride()
+    .showHelpAfterError();
+  program
+    .command('backup')
+    .description('pause the cluster, dump its databases, mirror its bucket, resume, verify')
+    .addOption(new Option('--cluster <name>', 'cluster to back up (default: the only one configured)'))
+    .option('--note <text>', 'a note stored in the manifest')
+    .option(
+      '--skip-db <name>',
+      'leave a database out (repeatable)',
+      (v: string, all: string[]) => [...all, v],
+      [],
+    )
+    .option('--dry-run', 'show the plan and change nothing', false)
+    .option('--yes', 'approve every phase (required: a backup pauses the cluster)', false)
+    .action((o) =>
+      run((ctx) =>
+        runBackupCommand(ctx, {
+          cluster: o.cluster,
+          note: o.note,
+          skipDb: o.skipDb,
+          dryRun: o.dryRun,
+          yes: o.yes,
+        }),
+      ),
+    );
+  program
+    .command('list')
+    .description('complete backups, newest first')
+    .option('--cluster <name>')
+    .action((o) => run((ctx) => runListCommand(ctx, o.cluster)));
+  program
+    .command('show')
+    .description('one backup in detail')
+    .argument('<backup-id>')
+    .action((id) => run((ctx) => runShowCommand(ctx, id)));
+  program
+    .command('verify')
+    .description('check a backup: dump checksums and archives, every object')
+    .argument('<backup-id>')
+    .action((id) => run((ctx) => runVerifyCommand(ctx, id)));
+  program
+    .command('status')
+    .description('operations in progress')
+    .action(() => run((ctx) => runStatusCommand(ctx)));
+  program
+    .command('retry')
+    .description('run the failed phase of an operation again, then the rest')
+    .argument('<operation-id>')
+    .option('--yes', 'approve the retry and what follows', false)
+    .action((id, o) => run((ctx) => runRetryCommand(ctx, id, o.yes)));
+  program
+    .command('abort')
+    .description('end an operation; a paused cluster is resumed first')
+    .argument('<operation-id>')
+    .option('--yes', 'confirm', false)
+    .action((id, o) => run((ctx) => runAbortCommand(ctx, id, o.yes)));
+  return program;
+}
+
+export async function main(
+  argv: string[],
+  env: Record<string, string | undefined> = process.env,
+): Promise<number> {
+  let code: number = EXIT.ok;
+  const program = buildProgram(async (action) => {
+    code = await action(await createCliContext(env, process.stdout));
+  });
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    process.stderr.write(`pachops: ${describeError(error)}\n`);
+    if (error instanceof ConfigError) return EXIT.usage;
+    if (
+      error instanceof PachopsError &&
+      ['OPERATION_ACTIVE', 'APPROVAL_REQUIRED', 'FORBIDDEN'].includes(error.code)
+    )
+      return EXIT.refused;
+    return error instanceof PachopsError && error.code === 'BAD_REQUEST' ? EXIT.usage : EXIT.failed;
+  }
+  return code;
+}
+
+// Exit explicitly: idle keep-alive sockets (S3) and pools must not keep a finished command alive.
+if (import.meta.main) process.exit(await main(process.argv.slice(2)));

@@ -1,0 +1,55 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { PHASE_ATTEMPTS } from '../../jobs/queue.ts';
+import { type RunnerDeps, runPhase } from '../../jobs/run-phase.ts';
+import { createServiceCache } from '../../jobs/services.ts';
+import type { Config } from '../config/load.ts';
+import { PachopsError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import type { BackupPhase } from '../operations/model.ts';
+import type { Dispatcher, Reporter } from '../operations/ports.ts';
+import { PromptStore } from '../operations/prompts.ts';
+import type { StateStore } from '../operations/store.ts';
+
+/**
+ * Runs phases in this process instead of on the queue: the CLI's way when Slack (or Redis) is down.
+ * Same phases, same state database, same retries as the worker; approvals were given by `--yes`.
+ */
+export function createLocalRunner(input: {
+  config: Config;
+  store: StateStore;
+  reporter: Reporter;
+  log: Logger;
+  signal: AbortSignal;
+}): RunnerDeps {
+  const deps: RunnerDeps = {
+    config: input.config,
+    store: input.store,
+    prompts: new PromptStore(input.store.pool),
+    reporter: input.reporter,
+    log: input.log,
+    approvalsImplied: true,
+    services: createServiceCache(input.config),
+    dispatcher: undefined as unknown as Dispatcher,
+  };
+  deps.dispatcher = {
+    async dispatch(operationId: string, phase: BackupPhase, approvedBy?: string) {
+      await input.store.queuePhase(operationId, phase, approvedBy);
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await runPhase(deps, {
+            operationId,
+            phase,
+            attempt,
+            maxAttempts: PHASE_ATTEMPTS,
+            signal: input.signal,
+          });
+        } catch (error) {
+          const permanent = error instanceof PachopsError && error.permanent;
+          if (permanent || attempt >= PHASE_ATTEMPTS || input.signal.aborted) throw error;
+          await sleep(5000 * 2 ** (attempt - 1));
+        }
+      }
+    },
+  };
+  return deps;
+}

@@ -1,0 +1,135 @@
+import * as k8s from '@kubernetes/client-node';
+import { PachopsError } from '../errors.ts';
+
+export type WorkloadKind = 'Deployment' | 'ReplicationController';
+
+export interface Workload {
+  kind: WorkloadKind;
+  name: string;
+  replicas: number;
+  readyReplicas: number;
+  /** First container's image (Deployments). */
+  image?: string;
+}
+
+export interface SecretData {
+  name: string;
+  labels: Record<string, string>;
+  data: Record<string, string>;
+}
+
+/** The Kubernetes calls pachops makes, bound to one cluster's namespace. Each maps to one RBAC rule. */
+export interface KubeApi {
+  readonly namespace: string;
+  getDeployment(name: string): Promise<Workload | undefined>;
+  listReplicationControllers(labelSelector: string): Promise<Workload[]>;
+  scale(kind: WorkloadKind, name: string, replicas: number): Promise<void>;
+  /** Pods matching the selector, terminating ones included. */
+  countPods(labelSelector: string): Promise<number>;
+  readConfigMap(name: string): Promise<Record<string, string> | undefined>;
+  listSecrets(labelSelector: string): Promise<SecretData[]>;
+}
+
+export interface KubeTarget {
+  /** Path of a kubeconfig file; absent = in-cluster service account. */
+  kubeconfig?: string;
+  context?: string;
+  namespace: string;
+}
+
+export function createKubeApi(target: KubeTarget): KubeApi {
+  const kc = new k8s.KubeConfig();
+  if (target.kubeconfig) kc.loadFromFile(target.kubeconfig);
+  else kc.loadFromCluster();
+  if (target.context) kc.setCurrentContext(target.context);
+  const apps = kc.makeApiClient(k8s.AppsV1Api);
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+  const namespace = target.namespace;
+  const mergePatch = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
+  const call = <T>(what: string, fn: () => Promise<T>) => wrapKubeError(what, namespace, fn);
+
+  return {
+    namespace,
+    getDeployment: (name) =>
+      call(`get deployment ${name}`, async () =>
+        toWorkload('Deployment', await apps.readNamespacedDeployment({ name, namespace })),
+      ).catch(notFoundAsUndefined),
+    listReplicationControllers: (labelSelector) =>
+      call('list replicationcontrollers', async () => {
+        const list = await core.listNamespacedReplicationController({ namespace, labelSelector });
+        return list.items.map((rc) => toWorkload('ReplicationController', rc));
+      }),
+    scale: (kind, name, replicas) =>
+      call(`scale ${kind.toLowerCase()} ${name}`, async () => {
+        const body = { spec: { replicas } };
+        if (kind === 'Deployment')
+          await apps.patchNamespacedDeploymentScale({ name, namespace, body }, mergePatch);
+        else await core.patchNamespacedReplicationControllerScale({ name, namespace, body }, mergePatch);
+      }),
+    countPods: (labelSelector) =>
+      call(
+        'list pods',
+        async () => (await core.listNamespacedPod({ namespace, labelSelector })).items.length,
+      ),
+    readConfigMap: (name) =>
+      call(
+        `get configmap ${name}`,
+        async () => (await core.readNamespacedConfigMap({ name, namespace })).data ?? {},
+      ).catch(notFoundAsUndefined),
+    listSecrets: (labelSelector) =>
+      call('list secrets', async () =>
+        (await core.listNamespacedSecret({ namespace, labelSelector })).items.map((s) => ({
+          name: s.metadata?.name ?? '',
+          labels: s.metadata?.labels ?? {},
+          data: s.data ?? {},
+        })),
+      ),
+  };
+}
+
+function toWorkload(kind: WorkloadKind, object: k8s.V1Deployment | k8s.V1ReplicationController): Workload {
+  return {
+    kind,
+    name: object.metadata?.name ?? '',
+    replicas: object.spec?.replicas ?? 0,
+    readyReplicas: object.status?.readyReplicas ?? 0,
+    image: object.spec?.template?.spec?.containers?.[0]?.image,
+  };
+}
+
+function notFoundAsUndefined(error: unknown): undefined {
+  if (error instanceof PachopsError && error.code === 'KUBE_NOT_FOUND') return undefined;
+  throw error;
+}
+
+async function wrapKubeError<T>(what: string, namespace: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    const status = (error as { code?: number }).code;
+    if (status === 404) {
+      throw new PachopsError('KUBE_NOT_FOUND', `Kubernetes: ${what} in namespace ${namespace}: not found`, {
+        permanent: true,
+      });
+    }
+    if (status === 401 || status === 403) {
+      throw new PachopsError(
+        'KUBE_FORBIDDEN',
+        `Kubernetes refused to ${what} in namespace ${namespace} (HTTP ${status})`,
+        {
+          permanent: true,
+          hint: "check the bot's ServiceAccount Role: it needs this verb on this resource",
+          cause: error,
+        },
+      );
+    }
+    const detail = status ? `HTTP ${status}` : (error as Error).message;
+    throw new PachopsError(
+      'KUBE_UNAVAILABLE',
+      `Kubernetes: could not ${what} in namespace ${namespace}: ${detail}`,
+      {
+        cause: error,
+      },
+    );
+  }
+}

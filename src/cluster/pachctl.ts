@@ -1,0 +1,53 @@
+import { execa } from 'execa';
+import { PachopsError } from '../errors.ts';
+
+export type PauseStatus = 'unpaused' | 'partially-paused' | 'paused';
+
+/** `pachctl`, run with execa; never through a shell, never with a secret in its arguments. */
+export interface Pachctl {
+  pause(): Promise<void>;
+  unpause(): Promise<void>;
+  pauseStatus(): Promise<PauseStatus>;
+}
+
+export function createPachctl(options: { binary: string; timeoutMs?: number }): Pachctl {
+  const run = async (args: string[]): Promise<string> => {
+    const result = await execa(options.binary, args, {
+      reject: false,
+      timeout: options.timeoutMs ?? 120_000,
+    });
+    if (result.failed) {
+      const reason = String(result.stderr || result.stdout || result.shortMessage || 'no output')
+        .trim()
+        .split('\n')
+        .slice(-3)
+        .join(' ');
+      const permanent = /not authorized|permission denied|unauthenticated|ENOENT/i.test(
+        reason + (result.shortMessage ?? ''),
+      );
+      throw new PachopsError('PACHCTL_FAILED', `pachctl ${args.join(' ')} failed: ${reason}`, {
+        permanent,
+        hint: permanent
+          ? 'pause and unpause need clusterAdmin; check the pachctl context the worker uses'
+          : undefined,
+      });
+    }
+    return String(result.stdout).trim();
+  };
+  return {
+    pause: async () => void (await run(['enterprise', 'pause'])),
+    unpause: async () => void (await run(['enterprise', 'unpause'])),
+    pauseStatus: async () => {
+      const out = await run(['enterprise', 'pause-status']);
+      const status = out
+        .split(/\s+/)
+        .find((word) => ['unpaused', 'partially-paused', 'paused'].includes(word));
+      if (!status)
+        throw new PachopsError(
+          'PACHCTL_FAILED',
+          `pachctl enterprise pause-status printed something unexpected: ${out.slice(0, 200)}`,
+        );
+      return status as PauseStatus;
+    },
+  };
+}

@@ -1,0 +1,111 @@
+import { z } from 'zod';
+
+/** Slack user (U…/W…) or user-group (S…) id. */
+const SlackPrincipal = z.string().regex(/^[UWS][A-Z0-9]{2,}$/, 'a Slack user (U…) or user-group (S…) id');
+const SlackChannel = z.string().regex(/^[CGD][A-Z0-9]{2,}$/, 'a Slack channel id (C…)');
+const EnvName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name');
+
+/** Per-phase approval policy: `required` waits for a click, `auto` runs as soon as the previous phase ends. */
+export const ApprovalPolicy = z.enum(['required', 'auto']);
+
+export const SlackSchema = z
+  .object({
+    /** Channels where `/pach` is accepted; empty = anywhere. */
+    opsChannels: z.array(SlackChannel).default([]),
+    /** Users' channels for outage notices and all-clears. */
+    announceChannels: z.array(SlackChannel).default([]),
+    /** Who may click Approve: user ids or user-group ids. */
+    approvers: z.array(SlackPrincipal).min(1, 'name at least one approver'),
+    /** Who may request operations; empty = anyone in an ops channel. */
+    requesters: z.array(SlackPrincipal).default([]),
+    allowSelfApproval: z.boolean().default(false),
+    /** An approval prompt older than this is refused and re-posted. */
+    approvalTimeoutMinutes: z.number().int().positive().default(240),
+  })
+  .strict();
+
+const S3Location = z
+  .object({
+    bucket: z.string().min(3),
+    endpoint: z.url().optional(),
+    region: z.string().default('us-east-1'),
+    forcePathStyle: z.boolean().default(false),
+    accessKeyIdEnv: EnvName.optional(),
+    secretAccessKeyEnv: EnvName.optional(),
+  })
+  .strict();
+
+const PostgresSchema = z
+  .object({
+    host: z.string().min(1),
+    port: z.number().int().min(1).max(65535).default(5432),
+    user: z.string().min(1),
+    passwordEnv: EnvName.optional(),
+    sslmode: z.enum(['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full']).default('require'),
+    sslrootcert: z.string().optional(),
+    databases: z.array(z.string().min(1)).min(1).default(['pachyderm', 'dex']),
+    /** The database holding `storage.chunk_objects`; default: the first of `databases`. */
+    metadataDatabase: z.string().optional(),
+  })
+  .strict();
+
+export const PhaseName = z.enum(['pause', 'dump', 'mirror', 'resume', 'verify']);
+export type PhaseName = z.infer<typeof PhaseName>;
+
+const ClusterSchema = z
+  .object({
+    kubernetes: z.object({ context: z.string().optional(), namespace: z.string().min(1) }).strict(),
+    pause: z
+      .object({
+        mode: z.enum(['scale', 'enterprise']).default('scale'),
+        /** How long pause waits for pods to terminate (and resume for pachd to be ready). */
+        timeoutSeconds: z.number().int().positive().default(600),
+      })
+      .strict()
+      .default({ mode: 'scale', timeoutSeconds: 600 }),
+    postgres: PostgresSchema,
+    objectStore: S3Location,
+    backup: S3Location,
+    helm: z.object({ release: z.string().min(1), namespace: z.string().optional() }).strict(),
+    approvals: z.partialRecord(PhaseName, ApprovalPolicy).default({}),
+    mirror: z
+      .object({ concurrency: z.number().int().min(1).max(256).default(32) })
+      .strict()
+      .default({ concurrency: 32 }),
+  })
+  .strict();
+
+export const ConfigSchema = z
+  .object({
+    slack: SlackSchema,
+    redis: z.object({ url: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL') }).strict(),
+    stateDatabase: z
+      .object({
+        url: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// URL'),
+        /** The password, from this environment variable rather than the URL. */
+        passwordEnv: EnvName.optional(),
+      })
+      .strict(),
+    clusters: z.record(
+      z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'a cluster name: a-z, 0-9, -'),
+      ClusterSchema,
+    ),
+    tools: z
+      .object({
+        pachctl: z.string().default('pachctl'),
+        helm: z.string().default('helm'),
+        /** Folder holding pg_dump and pg_restore; empty = PATH. */
+        pgBin: z.string().default(''),
+      })
+      .strict()
+      .default({ pachctl: 'pachctl', helm: 'helm', pgBin: '' }),
+  })
+  .strict()
+  .refine((c) => Object.keys(c.clusters).length > 0, {
+    message: 'name at least one cluster',
+    path: ['clusters'],
+  });
+
+export type FileConfig = z.infer<typeof ConfigSchema>;
+export type FileCluster = z.infer<typeof ClusterSchema>;
+export type S3LocationConfig = z.infer<typeof S3Location>;

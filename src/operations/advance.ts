@@ -1,0 +1,71 @@
+import type { Config } from '../config/load.ts';
+import type { Logger } from '../log.ts';
+import { needsApproval } from './approval-policy.ts';
+import type { Operation, OperationStatus } from './model.ts';
+import type { Dispatcher, Reporter } from './ports.ts';
+import type { PromptStore } from './prompts.ts';
+import type { StateStore } from './store.ts';
+
+export interface FlowDeps {
+  config: Config;
+  store: StateStore;
+  prompts: PromptStore;
+  dispatcher: Dispatcher;
+  reporter: Reporter;
+  log: Logger;
+  /** The CLI's `--yes`: every approval is given up front. */
+  approvalsImplied?: boolean;
+}
+
+/**
+ * Decides what happens after a phase ends or a decision is made: end the operation, start the next phase
+ * (an `auto` one), or ask for the next approval.
+ */
+export async function advance(deps: FlowDeps, operationId: string): Promise<void> {
+  const operation = (await deps.store.getOperation(operationId))!;
+  if (operation.finishedAt) return;
+  const phases = await deps.store.getPhases(operationId);
+  if (operation.state.endAfterResume && !operation.clusterPaused) {
+    return finishOperation(deps, operation, operation.state.endAfterResume);
+  }
+  if (operation.options.dryRun && phases.find((p) => p.name === 'plan')?.status === 'succeeded') {
+    return finishOperation(deps, operation, 'planned');
+  }
+  const next = phases.find((p) => p.status === 'pending' || p.status === 'awaiting-approval');
+  if (!next) return finishOperation(deps, operation, 'succeeded');
+  const cluster = deps.config.clusters[operation.cluster];
+  if (deps.approvalsImplied || !needsApproval(cluster, next.name)) {
+    await deps.dispatcher.dispatch(
+      operationId,
+      next.name,
+      deps.approvalsImplied ? operation.requestedBy : 'policy:auto',
+    );
+    return;
+  }
+  await deps.store.updatePhase(operationId, next.name, { status: 'awaiting-approval' });
+  await deps.store.setStatus(operationId, 'awaiting-approval');
+  await deps.reporter.requestApproval((await deps.store.getOperation(operationId))!, next.name);
+}
+
+/** Ends an operation: skips what did not run, retires its prompts, says so. */
+export async function finishOperation(
+  deps: FlowDeps,
+  operation: Operation,
+  status: OperationStatus,
+): Promise<void> {
+  for (const phase of await deps.store.getPhases(operation.id)) {
+    if (['pending', 'awaiting-approval'].includes(phase.status)) {
+      await deps.store.updatePhase(operation.id, phase.name, { status: 'skipped' });
+    }
+  }
+  await deps.prompts.supersede(operation.id);
+  await deps.store.setStatus(operation.id, status, { finished: true });
+  await deps.store.audit({
+    operationId: operation.id,
+    cluster: operation.cluster,
+    actor: 'pachops',
+    action: `operation.${status}`,
+  });
+  deps.log.info({ operationId: operation.id, status }, 'operation finished');
+  await deps.reporter.operationFinished((await deps.store.getOperation(operation.id))!);
+}

@@ -1,0 +1,46 @@
+import type { ClusterConfig, Config } from '../config/load.ts';
+import type { BackupPhase, Operation } from './model.ts';
+import type { Decision } from './prompts.ts';
+
+/** `plan` reads only, so it never waits; other phases wait for a click unless configured `auto`. */
+export function needsApproval(cluster: ClusterConfig, phase: BackupPhase): boolean {
+  if (phase === 'plan') return false;
+  return (cluster.approvals[phase] ?? 'required') === 'required';
+}
+
+export type Refusal = { allowed: false; reason: string } | { allowed: true };
+
+/**
+ * Who may click what. Going forward (approve, retry) takes an approver other than the requester (unless
+ * allowSelfApproval). Stopping (reject, abort) and bringing the cluster back (resume) take an approver or
+ * the requester: the safe direction should never wait for a second person.
+ */
+export function mayDecide(input: {
+  config: Config;
+  operation: Operation;
+  decision: Decision;
+  userId: string;
+  isApprover: boolean;
+}): Refusal {
+  const { config, operation, decision, userId, isApprover } = input;
+  const isRequester = operation.requestedBy === userId;
+  const forward = decision === 'approve' || decision === 'retry';
+  if (forward) {
+    if (!isApprover)
+      return {
+        allowed: false,
+        reason: `only approvers can ${decision}: ${config.slack.approvers.map(mention).join(', ')}`,
+      };
+    if (isRequester && !config.slack.allowSelfApproval) {
+      return { allowed: false, reason: 'you requested this operation; another approver has to approve it' };
+    }
+    return { allowed: true };
+  }
+  if (isApprover || isRequester) return { allowed: true };
+  return { allowed: false, reason: `only approvers or the requester can ${decision}` };
+}
+
+/** Slack mention syntax for a user or a user group. */
+export function mention(id: string): string {
+  return id.startsWith('S') ? `<!subteam^${id}>` : `<@${id}>`;
+}

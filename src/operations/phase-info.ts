@@ -1,0 +1,58 @@
+import type { ClusterConfig } from '../config/load.ts';
+import type { BackupPhase, Operation } from './model.ts';
+
+/** The databases a backup dumps: the configured ones minus `--skip-db`. */
+export function backupDatabases(cluster: ClusterConfig, operation: Operation): string[] {
+  return cluster.postgres.databases.filter((name) => !operation.options.skipDatabases.includes(name));
+}
+
+/** What each phase is called in a prompt, and what an approver should know before clicking. */
+export function describePhase(
+  cluster: ClusterConfig,
+  operation: Operation,
+  phase: BackupPhase,
+): { title: string; description: string } {
+  const ns = cluster.kubernetes.namespace;
+  switch (phase) {
+    case 'plan':
+      return {
+        title: 'Estimate sizes',
+        description: 'Reads database sizes and lists the bucket; changes nothing.',
+      };
+    case 'pause':
+      return {
+        title: 'Pause the cluster',
+        description: `${
+          cluster.pause.mode === 'scale'
+            ? `Scales pachd, pachw and every pipeline worker in namespace \`${ns}\` to 0 (counts are recorded first).`
+            : 'Runs `pachctl enterprise pause`.'
+        } *Pachyderm is down from here until resume.*`,
+      };
+    case 'dump':
+      return {
+        title: 'Dump the databases',
+        description: `pg_dump -Fc of ${backupDatabases(cluster, operation).join(', ')} straight into \`${cluster.backup.bucket}\`, plus the Helm values.`,
+      };
+    case 'mirror':
+      return {
+        title: 'Mirror the bucket',
+        description: `Copies every object of \`${cluster.objectStore.bucket}\` that \`${cluster.backup.bucket}\` lacks, then writes the manifest.`,
+      };
+    case 'resume': {
+      const counts = Object.entries(operation.state.pause?.replicas ?? {}).map(
+        ([key, n]) => `${key.split('/')[1]} ${n}`,
+      );
+      return {
+        title: 'Resume the cluster',
+        description: counts.length
+          ? `Scales back to the recorded counts: ${counts.join(', ')}.`
+          : 'Brings Pachyderm back up.',
+      };
+    }
+    case 'verify':
+      return {
+        title: 'Verify the backup',
+        description: `Reads the manifest, every dump and the object list back from \`${cluster.backup.bucket}\`. Changes nothing.`,
+      };
+  }
+}

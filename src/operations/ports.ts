@@ -1,0 +1,33 @@
+import type { BackupPhase, Operation } from './model.ts';
+
+/** Starts a phase: a BullMQ job for the bot and worker, an in-process call for the CLI. */
+export interface Dispatcher {
+  dispatch(operationId: string, phase: BackupPhase, approvedBy?: string): Promise<void>;
+}
+
+export interface PhaseReport {
+  summary: string;
+  details?: string[];
+  durationMs?: number;
+}
+
+export interface FailureOffer {
+  retry: boolean;
+  /** The cluster is (or may be) paused: offer to bring it back. */
+  resume: boolean;
+  abort: boolean;
+}
+
+/** Where an operation is told about: a Slack thread, or the CLI's terminal. */
+export interface Reporter {
+  /** Posts the operation's parent message (in `where`, for a new thread) or refreshes it. */
+  operationStarted(operation: Operation, where?: { channel: string }): Promise<void>;
+  phaseStarted(operation: Operation, phase: BackupPhase): Promise<void>;
+  /** Throttled by the implementation; never throws. */
+  phaseProgress(operation: Operation, phase: BackupPhase, text: string): void;
+  phaseSucceeded(operation: Operation, phase: BackupPhase, report: PhaseReport): Promise<void>;
+  phaseFailed(operation: Operation, phase: BackupPhase, message: string, offer: FailureOffer): Promise<void>;
+  requestApproval(operation: Operation, phase: BackupPhase): Promise<void>;
+  notice(operation: Operation, text: string): Promise<void>;
+  operationFinished(operation: Operation): Promise<void>;
+}

@@ -1,0 +1,304 @@
+import pg from 'pg';
+import { PachopsError } from '../errors.ts';
+import { MIGRATIONS } from './migrations.ts';
+import {
+  type BackupOptions,
+  type BackupPhase,
+  type Operation,
+  type OperationKind,
+  type OperationState,
+  type OperationStatus,
+  type PhaseRecord,
+  type PhaseStatus,
+  phaseList,
+  type SlackThread,
+} from './model.ts';
+
+const MIGRATION_LOCK = 0x7061636801; // pg_advisory_xact_lock key: "pach" + 1
+
+export interface NewOperation {
+  id: string;
+  kind: OperationKind;
+  cluster: string;
+  requestedBy: string;
+  via: 'slack' | 'cli';
+  options: BackupOptions;
+  backupId: string;
+}
+
+/** The bot's own database: operations, phases, approval prompts and the audit trail. */
+export class StateStore {
+  readonly pool: pg.Pool;
+
+  constructor(url: string) {
+    this.pool = new pg.Pool({ connectionString: url, max: 5 });
+  }
+
+  async migrate(): Promise<void> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+      await client.query(
+        'CREATE TABLE IF NOT EXISTS pachops_migrations (version int PRIMARY KEY, applied_at timestamptz DEFAULT now())',
+      );
+      const { rows } = await client.query('SELECT coalesce(max(version), 0) AS v FROM pachops_migrations');
+      for (let version = Number(rows[0].v) + 1; version <= MIGRATIONS.length; version++) {
+        await client.query(MIGRATIONS[version - 1]);
+        await client.query('INSERT INTO pachops_migrations (version) VALUES ($1)', [version]);
+      }
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK');
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+
+  /** Creates the operation and its phases; refuses when the cluster already has an active one. */
+  async createOperation(input: NewOperation): Promise<Operation> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query(
+        `INSERT INTO operations (id, kind, cluster, status, requested_by, via, options, dry_run, backup_id)
+         VALUES ($1, $2, $3, 'planning', $4, $5, $6, $7, $8)`,
+        [
+          input.id,
+          input.kind,
+          input.cluster,
+          input.requestedBy,
+          input.via,
+          input.options,
+          input.options.dryRun,
+          input.backupId,
+        ],
+      );
+      const names = phaseList(input.kind);
+      for (const [position, name] of names.entries()) {
+        await client.query(
+          'INSERT INTO phases (operation_id, name, position, status) VALUES ($1, $2, $3, $4)',
+          [input.id, name, position, 'pending'],
+        );
+      }
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK');
+      if ((error as { constraint?: string }).constraint === 'operations_one_active_per_cluster') {
+        const active = await this.activeOperation(input.cluster);
+        throw new PachopsError(
+          'OPERATION_ACTIVE',
+          `cluster ${input.cluster} already has an active operation${active ? ` (${active.id}, ${active.status}, requested by ${active.requestedBy})` : ''}`,
+          { permanent: true, hint: 'finish or abort it first; `/pach status` shows it' },
+        );
+      }
+      throw error;
+    } finally {
+      client.release();
+    }
+    return (await this.getOperation(input.id))!;
+  }
+
+  async getOperation(id: string): Promise<Operation | undefined> {
+    const { rows } = await this.pool.query('SELECT * FROM operations WHERE id = $1', [id]);
+    return rows[0] ? toOperation(rows[0]) : undefined;
+  }
+
+  async activeOperation(cluster: string): Promise<Operation | undefined> {
+    const { rows } = await this.pool.query(
+      'SELECT * FROM operations WHERE cluster = $1 AND finished_at IS NULL AND NOT dry_run',
+      [cluster],
+    );
+    return rows[0] ? toOperation(rows[0]) : undefined;
+  }
+
+  async listOperations(filter: { active?: boolean; limit?: number } = {}): Promise<Operation[]> {
+    const where = filter.active ? 'WHERE finished_at IS NULL' : '';
+    const { rows } = await this.pool.query(
+      `SELECT * FROM operations ${where} ORDER BY created_at DESC LIMIT $1`,
+      [filter.limit ?? 20],
+    );
+    return rows.map(toOperation);
+  }
+
+  async setThread(id: string, thread: SlackThread): Promise<void> {
+    await this.pool.query(
+      'UPDATE operations SET thread_channel = $2, thread_ts = $3, updated_at = now() WHERE id = $1',
+      [id, thread.channel, thread.ts],
+    );
+  }
+
+  async setStatus(id: string, status: OperationStatus, options: { finished?: boolean } = {}): Promise<void> {
+    await this.pool.query(
+      `UPDATE operations SET status = $2, updated_at = now(),
+         finished_at = CASE WHEN $3 THEN coalesce(finished_at, now()) ELSE finished_at END
+       WHERE id = $1`,
+      [id, status, options.finished ?? false],
+    );
+  }
+
+  async setClusterPaused(id: string, paused: boolean): Promise<void> {
+    await this.pool.query('UPDATE operations SET cluster_paused = $2, updated_at = now() WHERE id = $1', [
+      id,
+      paused,
+    ]);
+  }
+
+  /** Shallow-merges `patch` into the operation's state (each phase owns its top-level keys). */
+  async patchState(id: string, patch: Partial<OperationState>): Promise<OperationState> {
+    const { rows } = await this.pool.query(
+      'UPDATE operations SET state = state || $2::jsonb, updated_at = now() WHERE id = $1 RETURNING state',
+      [id, JSON.stringify(patch)],
+    );
+    return rows[0].state;
+  }
+
+  async getPhases(operationId: string): Promise<PhaseRecord[]> {
+    const { rows } = await this.pool.query('SELECT * FROM phases WHERE operation_id = $1 ORDER BY position', [
+      operationId,
+    ]);
+    return rows.map(toPhase);
+  }
+
+  async getPhase(operationId: string, name: BackupPhase): Promise<PhaseRecord | undefined> {
+    const { rows } = await this.pool.query('SELECT * FROM phases WHERE operation_id = $1 AND name = $2', [
+      operationId,
+      name,
+    ]);
+    return rows[0] ? toPhase(rows[0]) : undefined;
+  }
+
+  /** Marks a phase queued and counts the run; returns the run number (part of the job id). */
+  async queuePhase(operationId: string, name: BackupPhase, approvedBy?: string): Promise<number> {
+    const { rows } = await this.pool.query(
+      `UPDATE phases SET status = 'queued', runs = runs + 1, approved_by = coalesce($3, approved_by), error = NULL
+       WHERE operation_id = $1 AND name = $2 RETURNING runs`,
+      [operationId, name, approvedBy ?? null],
+    );
+    await this.setStatus(operationId, 'running');
+    return rows[0].runs;
+  }
+
+  async updatePhase(
+    operationId: string,
+    name: BackupPhase,
+    change: { status: PhaseStatus; summary?: string; error?: string; result?: unknown },
+  ): Promise<void> {
+    const starting = change.status === 'running';
+    const ending = ['succeeded', 'failed', 'skipped'].includes(change.status);
+    await this.pool.query(
+      `UPDATE phases SET status = $3,
+         started_at = CASE WHEN $4 THEN now() ELSE started_at END,
+         finished_at = CASE WHEN $5 THEN now() ELSE NULL END,
+         duration_ms = CASE WHEN $5 AND started_at IS NOT NULL
+           THEN (extract(epoch FROM now() - started_at) * 1000)::bigint ELSE duration_ms END,
+         summary = coalesce($6, summary), error = $7, result = coalesce($8, result)
+       WHERE operation_id = $1 AND name = $2`,
+      [
+        operationId,
+        name,
+        change.status,
+        starting,
+        ending,
+        change.summary ?? null,
+        change.error ?? null,
+        change.result === undefined ? null : JSON.stringify(change.result),
+      ],
+    );
+  }
+
+  async setPhaseReport(operationId: string, name: BackupPhase, ts: string): Promise<void> {
+    await this.pool.query('UPDATE phases SET report_ts = $3 WHERE operation_id = $1 AND name = $2', [
+      operationId,
+      name,
+      ts,
+    ]);
+  }
+
+  async audit(entry: {
+    operationId?: string;
+    cluster?: string;
+    actor: string;
+    action: string;
+    details?: object;
+  }) {
+    await this.pool.query(
+      'INSERT INTO audit (operation_id, cluster, actor, action, details) VALUES ($1, $2, $3, $4, $5)',
+      [entry.operationId ?? null, entry.cluster ?? null, entry.actor, entry.action, entry.details ?? {}],
+    );
+  }
+}
+
+/** Rows as node-postgres returns them (timestamps as Date, bigint as string). */
+interface OperationRow {
+  id: string;
+  kind: Operation['kind'];
+  cluster: string;
+  status: Operation['status'];
+  requested_by: string;
+  via: Operation['via'];
+  options: Operation['options'];
+  thread_channel: string | null;
+  thread_ts: string | null;
+  backup_id: string;
+  cluster_paused: boolean;
+  state: OperationState;
+  created_at: Date;
+  finished_at: Date | null;
+}
+
+interface PhaseRow {
+  operation_id: string;
+  name: BackupPhase;
+  position: number;
+  status: PhaseStatus;
+  runs: number;
+  started_at: Date | null;
+  finished_at: Date | null;
+  duration_ms: string | null;
+  summary: string | null;
+  error: string | null;
+  approved_by: string | null;
+  report_ts: string | null;
+}
+
+function toOperation(row: OperationRow): Operation {
+  return {
+    id: row.id,
+    kind: row.kind,
+    cluster: row.cluster,
+    status: row.status,
+    requestedBy: row.requested_by,
+    via: row.via,
+    options: row.options,
+    thread:
+      row.thread_ts && row.thread_channel ? { channel: row.thread_channel, ts: row.thread_ts } : undefined,
+    backupId: row.backup_id,
+    clusterPaused: row.cluster_paused,
+    state: row.state,
+    createdAt: row.created_at,
+    finishedAt: row.finished_at ?? undefined,
+  };
+}
+
+function toPhase(row: PhaseRow): PhaseRecord {
+  return {
+    operationId: row.operation_id,
+    name: row.name,
+    position: row.position,
+    status: row.status,
+    runs: row.runs,
+    startedAt: row.started_at ?? undefined,
+    finishedAt: row.finished_at ?? undefined,
+    durationMs: row.duration_ms === null ? undefined : Number(row.duration_ms),
+    summary: row.summary ?? undefined,
+    error: row.error ?? undefined,
+    approvedBy: row.approved_by ?? undefined,
+    reportTs: row.report_ts ?? undefined,
+  };
+}

@@ -1,0 +1,63 @@
+import { createHash } from 'node:crypto';
+import { once } from 'node:events';
+import type { Readable } from 'node:stream';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { execa } from 'execa';
+import { PachopsError } from '../errors.ts';
+import { type Bucket, s3Error } from '../storage/s3.ts';
+import { pgToolPath } from './tools.ts';
+
+export interface DumpCheck {
+  bytes: number;
+  sha256: string;
+  /** Number of entries in the archive's table of contents. */
+  tocEntries: number;
+}
+
+/**
+ * Reads a dump back from the bucket once, computing its sha256 while `pg_restore --list` parses it from
+ * stdin: proves the archive is readable without writing it to disk or restoring it.
+ */
+export async function checkDump(bucket: Bucket, key: string, pgBin: string): Promise<DumpCheck> {
+  let body: Readable;
+  try {
+    body = (await bucket.client.send(new GetObjectCommand({ Bucket: bucket.name, Key: key })))
+      .Body as Readable;
+  } catch (error) {
+    throw s3Error(error, `read ${key} from ${bucket.name}`);
+  }
+  const hash = createHash('sha256');
+  let bytes = 0;
+  const child = execa(pgToolPath('pg_restore', pgBin), ['--list'], { reject: false, stdin: 'pipe' });
+  // pg_restore --list may stop reading once it has the table of contents; keep hashing to the end anyway.
+  let stdinOpen = true;
+  child.stdin.on('error', () => {
+    stdinOpen = false;
+  });
+  const feeding = (async () => {
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      hash.update(chunk);
+      bytes += chunk.length;
+      if (stdinOpen && !child.stdin.write(chunk)) {
+        await Promise.race([once(child.stdin, 'drain'), once(child.stdin, 'close')]);
+        if (child.stdin.destroyed) stdinOpen = false;
+      }
+    }
+    if (stdinOpen) child.stdin.end();
+  })();
+  const [result] = await Promise.all([child, feeding]);
+  if (result.failed) {
+    const reason = String(result.stderr || result.shortMessage)
+      .trim()
+      .split('\n')
+      .slice(-2)
+      .join(' ');
+    throw new PachopsError('DUMP_UNREADABLE', `pg_restore --list rejects ${key}: ${reason}`, {
+      permanent: true,
+    });
+  }
+  const tocEntries = String(result.stdout)
+    .split('\n')
+    .filter((line) => /^\d+;/.test(line)).length;
+  return { bytes, sha256: hash.digest('hex'), tocEntries };
+}

@@ -1,0 +1,112 @@
+import { createHash } from 'node:crypto';
+import { PassThrough, Transform } from 'node:stream';
+import { execa } from 'execa';
+import { PachopsError } from '../errors.ts';
+import type { Bucket } from '../storage/s3.ts';
+import { uploadStream } from '../storage/upload.ts';
+import { connectDatabase, libpqEnv, type PostgresTarget } from './connection.ts';
+import { checkDumpCompatible, pgToolMajor, pgToolPath } from './tools.ts';
+
+export interface DumpResult {
+  database: string;
+  key: string;
+  bytes: number;
+  sha256: string;
+  durationMs: number;
+  serverVersion: string;
+  pgDumpVersion: string;
+}
+
+/** Reads the server's version (and proves the credentials work) before a dump starts. */
+export async function readServerVersion(
+  target: PostgresTarget,
+  database: string,
+): Promise<{ num: number; text: string }> {
+  const client = await connectDatabase(target, database);
+  try {
+    const { rows } = await client.query(
+      "SELECT current_setting('server_version_num')::int AS num, current_setting('server_version') AS text",
+    );
+    return { num: rows[0].num, text: String(rows[0].text).split(' ')[0] };
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * `pg_dump -Fc` of one database, streamed straight into the backup bucket (no local disk) while its
+ * sha256 and size are computed. If pg_dump fails, the upload is aborted: a partial dump is never stored.
+ */
+export async function dumpDatabase(input: {
+  target: PostgresTarget;
+  database: string;
+  pgBin: string;
+  bucket: Bucket;
+  key: string;
+  signal?: AbortSignal;
+  onBytes?: (bytes: number) => void;
+}): Promise<DumpResult> {
+  const { target, database, pgBin } = input;
+  const started = Date.now();
+  const server = await readServerVersion(target, database);
+  const tool = await pgToolMajor('pg_dump', pgBin);
+  checkDumpCompatible(tool, server.num, pgBin);
+
+  const hash = createHash('sha256');
+  let bytes = 0;
+  const counter = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      hash.update(chunk);
+      bytes += chunk.length;
+      input.onBytes?.(bytes);
+      callback(null, chunk);
+    },
+  });
+  const body = new PassThrough();
+  counter.pipe(body);
+
+  const child = execa(
+    pgToolPath('pg_dump', pgBin),
+    ['--format=custom', '--no-password', '--lock-wait-timeout=60000'],
+    {
+      env: libpqEnv(target, database),
+      buffer: { stdout: false, stderr: true },
+      reject: false,
+      cancelSignal: input.signal,
+    },
+  );
+  child.stdout.pipe(counter, { end: false });
+  const finished = (async () => {
+    const result = await child;
+    if (result.failed) {
+      const reason = String(result.stderr || result.shortMessage)
+        .trim()
+        .split('\n')
+        .slice(-3)
+        .join(' ');
+      const error = new PachopsError('PG_DUMP_FAILED', `pg_dump of ${database} failed: ${reason}`, {
+        permanent: /authentication|does not exist|permission/i.test(reason),
+      });
+      counter.destroy(error);
+      body.destroy(error);
+      throw error;
+    }
+    counter.end();
+  })();
+  const uploading = uploadStream(input.bucket, input.key, body, { signal: input.signal }).catch((error) => {
+    child.kill(); // nothing reads pg_dump's output any more
+    throw error;
+  });
+  const [uploaded, dumped] = await Promise.allSettled([uploading, finished]);
+  if (dumped.status === 'rejected') throw dumped.reason;
+  if (uploaded.status === 'rejected') throw uploaded.reason;
+  return {
+    database,
+    key: input.key,
+    bytes,
+    sha256: hash.digest('hex'),
+    durationMs: Date.now() - started,
+    serverVersion: server.text,
+    pgDumpVersion: tool.version,
+  };
+}

@@ -1,0 +1,88 @@
+import { App } from '@slack/bolt';
+import type { Config } from '../config/load.ts';
+import type { Logger } from '../log.ts';
+import { describePhase } from '../operations/phase-info.ts';
+import type { Dispatcher } from '../operations/ports.ts';
+import type { PromptStore } from '../operations/prompts.ts';
+import type { StateStore } from '../operations/store.ts';
+import { openBucket } from '../storage/s3.ts';
+import { registerPromptButtons } from './actions/prompt-buttons.ts';
+import { createMembershipCheck } from './approvers.ts';
+import { toBoltLogger } from './bolt-logger.ts';
+import { registerPachCommand } from './commands/pach.ts';
+import type { BotDeps } from './deps.ts';
+import { SlackReporter } from './reporter.ts';
+
+export interface SlackAppOptions {
+  config: Config;
+  store: StateStore;
+  prompts: PromptStore;
+  dispatcher: Dispatcher;
+  log: Logger;
+  botToken: string;
+  signingSecret: string;
+  /** Readiness: the state database and Redis answer. */
+  isReady: () => Promise<boolean>;
+}
+
+/**
+ * The Bolt app: HTTP receiver (or Socket Mode when SLACK_APP_TOKEN is set), `/pach`, the prompt buttons,
+ * and `/healthz` + `/readyz` for the orchestrator's probes.
+ */
+export function createSlackApp(options: SlackAppOptions): { app: App; deps: BotDeps } {
+  const { config, log } = options;
+  const { slackAppToken, slackApiUrl, port } = config.runtime;
+  const app = new App({
+    token: options.botToken,
+    signingSecret: options.signingSecret,
+    appToken: slackAppToken,
+    socketMode: Boolean(slackAppToken),
+    port,
+    logger: toBoltLogger(log.child({ component: 'bolt' })),
+    clientOptions: slackApiUrl ? { slackApiUrl } : undefined,
+    customRoutes: [
+      { path: '/healthz', method: 'GET', handler: (_req, res) => res.writeHead(200).end('ok') },
+      {
+        path: '/readyz',
+        method: 'GET',
+        handler: (_req, res) => {
+          options.isReady().then(
+            (ready) => res.writeHead(ready ? 200 : 503).end(ready ? 'ready' : 'not ready'),
+            () => res.writeHead(503).end('not ready'),
+          );
+        },
+      },
+    ],
+  });
+  const reporter = new SlackReporter({
+    client: app.client,
+    config,
+    store: options.store,
+    prompts: options.prompts,
+    log,
+    describePhase: (operation, phase) => describePhase(config.clusters[operation.cluster], operation, phase),
+  });
+  const buckets = new Map<string, ReturnType<typeof openBucket>>();
+  const deps: BotDeps = {
+    config,
+    store: options.store,
+    prompts: options.prompts,
+    dispatcher: options.dispatcher,
+    reporter,
+    log,
+    isApprover: createMembershipCheck(app.client, config.slack.approvers, log),
+    isRequester: config.slack.requesters.length
+      ? createMembershipCheck(app.client, config.slack.requesters, log)
+      : async () => true,
+    backupBucket: (cluster) => {
+      if (!buckets.has(cluster.name)) buckets.set(cluster.name, openBucket(cluster.backup));
+      return buckets.get(cluster.name)!;
+    },
+  };
+  registerPachCommand(app, deps);
+  registerPromptButtons(app, deps);
+  app.error(async (error) => {
+    log.error({ err: error }, 'unhandled error in a Slack handler');
+  });
+  return { app, deps };
+}

@@ -1,0 +1,77 @@
+import { mention } from '../../operations/approval-policy.ts';
+import type { BackupPhase, Operation } from '../../operations/model.ts';
+import type { FailureOffer } from '../../operations/ports.ts';
+import type { Decision, Prompt } from '../../operations/prompts.ts';
+import { type ButtonSpec, buttons, clock, escapeText, type KnownBlock, section } from './text.ts';
+
+export const ACTION_PREFIX = 'pachops:';
+export const actionId = (decision: Decision) => `${ACTION_PREFIX}${decision}`;
+
+/** [Approve] [Reject] for the next phase, naming who may click. */
+export function approvalMessage(input: {
+  operation: Operation;
+  phase: BackupPhase;
+  title: string;
+  description: string;
+  approvers: string[];
+  prompt: Prompt;
+  position: string;
+}): { text: string; blocks: KnownBlock[] } {
+  const { prompt } = input;
+  const text = `Approval needed: ${input.title} (${input.position})`;
+  return {
+    text,
+    blocks: [
+      section(
+        `:raised_hand: *Approval needed: ${input.title}* (${input.position})\n${input.description}\n` +
+          `Approvers: ${input.approvers.map(mention).join(', ')} · expires ${clock(prompt.expiresAt)}`,
+      ),
+      buttons([
+        { text: 'Approve', actionId: actionId('approve'), value: prompt.id, style: 'primary' },
+        { text: 'Reject', actionId: actionId('reject'), value: prompt.id, style: 'danger' },
+      ]),
+    ],
+  };
+}
+
+/** The prompt after a click: who decided and when, no buttons left. */
+export function decidedMessage(
+  title: string,
+  decision: Decision,
+  userId: string,
+  at: Date,
+): { text: string; blocks: KnownBlock[] } {
+  const verbs: Record<Decision, string> = {
+    approve: ':white_check_mark: approved',
+    reject: ':no_entry: rejected',
+    retry: ':repeat: retried',
+    resume: ':arrow_forward: resume requested',
+    abort: ':octagonal_sign: aborted',
+  };
+  const text = `${title}: ${verbs[decision]} by <@${userId}> at ${clock(at)}`;
+  return { text, blocks: [section(`*${title}*: ${verbs[decision]} by <@${userId}> at ${clock(at)}`)] };
+}
+
+/** A failed phase: what went wrong and the ways out. */
+export function failureMessage(
+  phase: BackupPhase,
+  message: string,
+  offer: FailureOffer,
+  prompt: Prompt,
+): { text: string; blocks: KnownBlock[] } {
+  const specs: ButtonSpec[] = [];
+  if (offer.retry)
+    specs.push({ text: 'Retry', actionId: actionId('retry'), value: prompt.id, style: 'primary' });
+  if (offer.resume)
+    specs.push({ text: 'Resume cluster', actionId: actionId('resume'), value: prompt.id, style: 'danger' });
+  if (offer.abort)
+    specs.push({ text: 'Abort', actionId: actionId('abort'), value: prompt.id, style: 'danger' });
+  const paused = offer.resume
+    ? '\n:warning: *The cluster is paused.* Retry the phase, or resume the cluster (this backup then ends incomplete).'
+    : '';
+  const text = `${phase} failed: ${message}`;
+  return {
+    text,
+    blocks: [section(`:x: *${phase} failed*: ${escapeText(message)}${paused}`), buttons(specs)],
+  };
+}

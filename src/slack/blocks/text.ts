@@ -1,0 +1,45 @@
+import type { types } from '@slack/bolt';
+
+export type KnownBlock = types.KnownBlock;
+
+/** Slack mrkdwn needs &, < and > escaped in text that did not come from us. */
+export function escapeText(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+export function section(text: string): KnownBlock {
+  return { type: 'section', text: { type: 'mrkdwn', text: text.slice(0, 3000) } };
+}
+
+export function context(text: string): KnownBlock {
+  return { type: 'context', elements: [{ type: 'mrkdwn', text: text.slice(0, 3000) }] };
+}
+
+export function header(text: string): KnownBlock {
+  return { type: 'header', text: { type: 'plain_text', text: text.slice(0, 150) } };
+}
+
+export interface ButtonSpec {
+  text: string;
+  actionId: string;
+  value: string;
+  style?: 'primary' | 'danger';
+}
+
+export function buttons(specs: ButtonSpec[]): KnownBlock {
+  return {
+    type: 'actions',
+    elements: specs.map((b) => ({
+      type: 'button',
+      text: { type: 'plain_text', text: b.text },
+      action_id: b.actionId,
+      value: b.value,
+      ...(b.style ? { style: b.style } : {}),
+    })),
+  };
+}
+
+/** `12:04 UTC` — times in the thread are UTC so that every reader sees the same clock. */
+export function clock(date: Date): string {
+  return `${date.toISOString().slice(11, 16)} UTC`;
+}

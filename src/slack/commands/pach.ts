@@ -1,0 +1,55 @@
+import type { App } from '@slack/bolt';
+import { describeError, PachopsError } from '../../errors.ts';
+import type { BotDeps, CommandRequest } from '../deps.ts';
+import { handleBackup } from './backup.ts';
+import { parsePachCommand, USAGE, UsageError } from './parse.ts';
+import { handleHelp, handleList, handleShow, handleStatus } from './read-only.ts';
+
+/**
+ * `/pach …`: acks at once (Slack allows 3 s), with the refusal itself when the request is malformed or
+ * comes from the wrong channel; the work happens after the ack and answers ephemerally.
+ */
+export function registerPachCommand(app: App, deps: BotDeps): void {
+  app.command('/pach', async ({ command, ack, respond }) => {
+    const { opsChannels } = deps.config.slack;
+    if (opsChannels.length && !opsChannels.includes(command.channel_id)) {
+      await ack({
+        response_type: 'ephemeral',
+        text: `/pach is accepted in ${opsChannels.map((c) => `<#${c}>`).join(', ')} only.`,
+      });
+      return;
+    }
+    let parsed: ReturnType<typeof parsePachCommand>;
+    try {
+      parsed = parsePachCommand(command.text);
+    } catch (error) {
+      if (!(error instanceof UsageError)) throw error;
+      await ack({ response_type: 'ephemeral', text: `${error.message}\n${USAGE}` });
+      return;
+    }
+    await ack();
+    const request: CommandRequest = {
+      userId: command.user_id,
+      channelId: command.channel_id,
+      reply: async (text) => void (await respond({ response_type: 'ephemeral', text })),
+    };
+    const log = deps.log.child({ slackUser: command.user_id, command: parsed.name });
+    try {
+      switch (parsed.name) {
+        case 'backup':
+          return await handleBackup(deps, request, parsed);
+        case 'status':
+          return await handleStatus(deps, request);
+        case 'list':
+          return await handleList(deps, request, parsed.cluster);
+        case 'show':
+          return await handleShow(deps, request, parsed.backupId);
+        case 'help':
+          return await handleHelp(request);
+      }
+    } catch (error) {
+      if (!(error instanceof PachopsError)) log.error({ err: error }, '/pach failed');
+      await request.reply(`:warning: ${describeError(error)}`);
+    }
+  });
+}

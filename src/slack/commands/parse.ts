@@ -1,0 +1,90 @@
+import { parseArgs } from 'node:util';
+import { parseArgsStringToArgv } from 'string-argv';
+
+export type PachCommand =
+  | { name: 'backup'; cluster?: string; note?: string; skipDatabases: string[]; dryRun: boolean }
+  | { name: 'status' }
+  | { name: 'list'; cluster?: string }
+  | { name: 'show'; backupId: string }
+  | { name: 'help' };
+
+export class UsageError extends Error {}
+
+export const USAGE = [
+  '`/pach backup [cluster] [--note "…"] [--skip-db NAME]… [--dry-run]` — back up a cluster (each phase waits for approval)',
+  '`/pach status` — operations in progress',
+  '`/pach list [cluster]` — complete backups, newest first',
+  '`/pach show <backup-id>` — one backup in detail',
+  '`/pach help` — this text',
+].join('\n');
+
+/** Slack turns typed quotes into typographic ones; the parser wants ASCII. */
+function normalizeQuotes(text: string): string {
+  return text.replace(/[\u201C\u201D\u201E\u00AB\u00BB]/g, '"').replace(/[\u2018\u2019\u201A]/g, "'");
+}
+
+/** `/pach` text → a command, or a UsageError saying what is wrong. */
+export function parsePachCommand(text: string): PachCommand {
+  const argv = parseArgsStringToArgv(normalizeQuotes(text.trim()));
+  const [name, ...rest] = argv;
+  try {
+    switch (name) {
+      case undefined:
+      case 'help':
+        return { name: 'help' };
+      case 'backup':
+        return parseBackup(rest);
+      case 'status':
+        expectPositionals(
+          parseArgs({ args: rest, allowPositionals: true, strict: true }).positionals,
+          0,
+          'status',
+        );
+        return { name: 'status' };
+      case 'list': {
+        const { positionals } = parseArgs({ args: rest, allowPositionals: true, strict: true });
+        expectPositionals(positionals, 1, 'list');
+        return { name: 'list', cluster: positionals[0] };
+      }
+      case 'show': {
+        const { positionals } = parseArgs({ args: rest, allowPositionals: true, strict: true });
+        if (positionals.length !== 1) throw new UsageError('`/pach show` takes one backup id');
+        return { name: 'show', backupId: positionals[0] };
+      }
+      default:
+        throw new UsageError(`unknown command \`${name}\``);
+    }
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    // node:util parseArgs errors name the bad option ("Unknown option '--foo'").
+    throw new UsageError((error as Error).message.replace(/\. To specify a positional.*$/, ''));
+  }
+}
+
+function parseBackup(args: string[]): PachCommand {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      note: { type: 'string' },
+      'skip-db': { type: 'string', multiple: true },
+      'dry-run': { type: 'boolean', default: false },
+    },
+  });
+  expectPositionals(positionals, 1, 'backup');
+  if (values.note !== undefined && values.note.length > 500)
+    throw new UsageError('--note is limited to 500 characters');
+  return {
+    name: 'backup',
+    cluster: positionals[0],
+    note: values.note,
+    skipDatabases: values['skip-db'] ?? [],
+    dryRun: values['dry-run'] ?? false,
+  };
+}
+
+function expectPositionals(positionals: string[], max: number, command: string): void {
+  if (positionals.length > max)
+    throw new UsageError(`\`/pach ${command}\` does not take \`${positionals.slice(max).join(' ')}\``);
+}

@@ -1,0 +1,20 @@
+import type { ClusterConfig } from '../config/load.ts';
+import type { FlowDeps } from '../operations/advance.ts';
+import type { Bucket } from '../storage/s3.ts';
+
+/** What the Slack handlers use. They record and enqueue; cluster work happens in the worker. */
+export interface BotDeps extends FlowDeps {
+  isApprover(userId: string): Promise<boolean>;
+  /** `slack.requesters` (empty: anyone in an ops channel). */
+  isRequester(userId: string): Promise<boolean>;
+  /** The backup bucket of a cluster, for `/pach list` and `/pach show` (read-only). */
+  backupBucket(cluster: ClusterConfig): Bucket;
+}
+
+/** One `/pach` subcommand's view of the request. */
+export interface CommandRequest {
+  userId: string;
+  channelId: string;
+  /** Replies only to the user who typed the command. */
+  reply(text: string): Promise<void>;
+}

@@ -1,0 +1,232 @@
+import type { webApi } from '@slack/bolt';
+import type { Config } from '../config/load.ts';
+import type { Logger } from '../log.ts';
+import type { BackupPhase, Operation } from '../operations/model.ts';
+import type { FailureOffer, PhaseReport, Reporter } from '../operations/ports.ts';
+import type { PromptStore } from '../operations/prompts.ts';
+import type { StateStore } from '../operations/store.ts';
+import { finishedText, operationMessage } from './blocks/operation.ts';
+import { failedMessage, runningMessage, succeededMessage } from './blocks/phase-report.ts';
+import { approvalMessage, failureMessage } from './blocks/prompt.ts';
+
+/** Failure prompts stay clickable for a month: a paused cluster's way out must not expire. */
+const FAILURE_PROMPT_MINUTES = 30 * 24 * 60;
+
+export interface SlackReporterDeps {
+  client: webApi.WebClient;
+  config: Config;
+  store: StateStore;
+  prompts: PromptStore;
+  log: Logger;
+  /** Phase descriptions for prompts (the phase registry lives with the worker). */
+  describePhase: (operation: Operation, phase: BackupPhase) => { title: string; description: string };
+  /** Minimum time between progress updates of one message. */
+  progressIntervalMs?: number;
+}
+
+/** Reports an operation in its Slack thread: the parent checklist, one message per phase, the prompts. */
+export class SlackReporter implements Reporter {
+  private readonly deps: SlackReporterDeps;
+  private readonly throttles = new Map<string, { last: number; timer?: NodeJS.Timeout; text?: string }>();
+
+  constructor(deps: SlackReporterDeps) {
+    this.deps = deps;
+  }
+
+  async operationStarted(operation: Operation, where?: { channel: string }): Promise<void> {
+    if (operation.thread || !where) return this.updateChecklist(operation);
+    const message = operationMessage(
+      operation,
+      await this.deps.store.getPhases(operation.id),
+      this.cluster(operation),
+    );
+    const posted = await this.deps.client.chat.postMessage({ channel: where.channel, ...message });
+    await this.deps.store.setThread(operation.id, {
+      channel: posted.channel ?? where.channel,
+      ts: posted.ts!,
+    });
+  }
+
+  async phaseStarted(operation: Operation, phase: BackupPhase): Promise<void> {
+    await this.quietly('phase started', async () => {
+      const thread = operation.thread!;
+      const record = await this.deps.store.getPhase(operation.id, phase);
+      const message = runningMessage(phase);
+      if (record?.reportTs) {
+        await this.deps.client.chat.update({ channel: thread.channel, ts: record.reportTs, ...message });
+      } else {
+        const posted = await this.deps.client.chat.postMessage({
+          channel: thread.channel,
+          thread_ts: thread.ts,
+          ...message,
+        });
+        await this.deps.store.setPhaseReport(operation.id, phase, posted.ts!);
+      }
+      await this.updateChecklist(operation);
+    });
+  }
+
+  phaseProgress(operation: Operation, phase: BackupPhase, text: string): void {
+    const key = `${operation.id}/${phase}`;
+    const throttle = this.throttles.get(key) ?? { last: 0 };
+    this.throttles.set(key, throttle);
+    throttle.text = text;
+    if (throttle.timer) return;
+    const wait = Math.max(0, throttle.last + (this.deps.progressIntervalMs ?? 5000) - Date.now());
+    throttle.timer = setTimeout(() => {
+      throttle.timer = undefined;
+      throttle.last = Date.now();
+      void this.quietly('progress', async () => {
+        const record = await this.deps.store.getPhase(operation.id, phase);
+        if (record?.reportTs && record.status === 'running') {
+          await this.deps.client.chat.update({
+            channel: operation.thread!.channel,
+            ts: record.reportTs,
+            ...runningMessage(phase, throttle.text),
+          });
+        }
+      });
+    }, wait);
+  }
+
+  async phaseSucceeded(operation: Operation, phase: BackupPhase, report: PhaseReport): Promise<void> {
+    this.stopProgress(operation, phase);
+    await this.quietly('phase succeeded', async () => {
+      await this.updateReport(operation, phase, succeededMessage(phase, report));
+      await this.updateChecklist(operation);
+    });
+  }
+
+  async phaseFailed(
+    operation: Operation,
+    phase: BackupPhase,
+    message: string,
+    offer: FailureOffer,
+  ): Promise<void> {
+    this.stopProgress(operation, phase);
+    await this.quietly('phase failed report', () =>
+      this.updateReport(operation, phase, failedMessage(phase, message)),
+    );
+    const prompt = await this.deps.prompts.create({
+      operationId: operation.id,
+      phase,
+      kind: 'failure',
+      ttlMinutes: FAILURE_PROMPT_MINUTES,
+    });
+    await this.postPrompt(operation, prompt.id, failureMessage(phase, message, offer, prompt));
+    await this.quietly('checklist', () => this.updateChecklist(operation));
+  }
+
+  async requestApproval(operation: Operation, phase: BackupPhase): Promise<void> {
+    const prompt = await this.deps.prompts.create({
+      operationId: operation.id,
+      phase,
+      kind: 'approve',
+      ttlMinutes: this.deps.config.slack.approvalTimeoutMinutes,
+    });
+    const phases = await this.deps.store.getPhases(operation.id);
+    const index = phases.findIndex((p) => p.name === phase);
+    const { title, description } = this.deps.describePhase(operation, phase);
+    const message = approvalMessage({
+      operation,
+      phase,
+      title,
+      description,
+      approvers: this.deps.config.slack.approvers,
+      prompt,
+      position: `phase ${index + 1} of ${phases.length}`,
+    });
+    await this.postPrompt(operation, prompt.id, message);
+    await this.quietly('checklist', () => this.updateChecklist(operation));
+  }
+
+  async notice(operation: Operation, text: string): Promise<void> {
+    await this.quietly('notice', async () => {
+      await this.deps.client.chat.postMessage({
+        channel: operation.thread!.channel,
+        thread_ts: operation.thread!.ts,
+        text,
+      });
+    });
+  }
+
+  async operationFinished(operation: Operation): Promise<void> {
+    await this.quietly('operation finished', async () => {
+      await this.deps.client.chat.postMessage({
+        channel: operation.thread!.channel,
+        thread_ts: operation.thread!.ts,
+        text: finishedText(operation, this.cluster(operation)),
+      });
+      await this.updateChecklist(operation);
+    });
+  }
+
+  private async postPrompt(
+    operation: Operation,
+    promptId: string,
+    message: { text: string; blocks: unknown[] },
+  ) {
+    const thread = operation.thread!;
+    const posted = await this.deps.client.chat.postMessage({
+      channel: thread.channel,
+      thread_ts: thread.ts,
+      ...message,
+    } as never);
+    await this.deps.prompts.attachMessage(promptId, thread.channel, posted.ts!);
+  }
+
+  private async updateChecklist(operation: Operation): Promise<void> {
+    const current = (await this.deps.store.getOperation(operation.id))!;
+    if (!current.thread) return;
+    const message = operationMessage(
+      current,
+      await this.deps.store.getPhases(operation.id),
+      this.cluster(current),
+    );
+    await this.deps.client.chat.update({
+      channel: current.thread.channel,
+      ts: current.thread.ts,
+      ...message,
+    });
+  }
+
+  private async updateReport(
+    operation: Operation,
+    phase: BackupPhase,
+    message: { text: string; blocks: unknown[] },
+  ) {
+    const record = await this.deps.store.getPhase(operation.id, phase);
+    const thread = operation.thread!;
+    if (record?.reportTs)
+      await this.deps.client.chat.update({
+        channel: thread.channel,
+        ts: record.reportTs,
+        ...message,
+      } as never);
+    else
+      await this.deps.client.chat.postMessage({
+        channel: thread.channel,
+        thread_ts: thread.ts,
+        ...message,
+      } as never);
+  }
+
+  private stopProgress(operation: Operation, phase: BackupPhase): void {
+    const key = `${operation.id}/${phase}`;
+    clearTimeout(this.throttles.get(key)?.timer);
+    this.throttles.delete(key);
+  }
+
+  private cluster(operation: Operation) {
+    return this.deps.config.clusters[operation.cluster];
+  }
+
+  /** Thread cosmetics must not fail a phase: Slack being down is logged, the backup goes on. */
+  private async quietly(what: string, fn: () => Promise<void>): Promise<void> {
+    try {
+      await fn();
+    } catch (error) {
+      this.deps.log.warn({ err: error, what }, 'could not update Slack');
+    }
+  }
+}

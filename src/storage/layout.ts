@@ -1,0 +1,31 @@
+/**
+ * The backup bucket (DESIGN.md, "Backup layout"): its root mirrors the source bucket's keys; everything
+ * pachops writes lives under `.pachops/`.
+ */
+export const RESERVED_PREFIX = '.pachops/';
+export const BACKUPS_PREFIX = `${RESERVED_PREFIX}backups/`;
+
+export const backupPrefix = (backupId: string) => `${BACKUPS_PREFIX}${backupId}/`;
+export const manifestKey = (backupId: string) => `${backupPrefix(backupId)}manifest.json`;
+export const dumpKey = (backupId: string, database: string) => `${backupPrefix(backupId)}db/${database}.dump`;
+export const helmValuesKey = (backupId: string) => `${backupPrefix(backupId)}helm-values.yaml`;
+export const objectListKey = (backupId: string) => `${backupPrefix(backupId)}objects.jsonl.gz`;
+/** Where a key whose content changed since an older backup is kept, so the older backup stays whole. */
+export const changedObjectKey = (backupId: string, key: string) =>
+  `${RESERVED_PREFIX}versions/${backupId}/${key}`;
+
+const BACKUP_ID = /^[a-z0-9][a-z0-9-]*-\d{8}t\d{6}z(-[a-z0-9]{4})?$/;
+
+/** `prod-20261124t120000z-ab12`: the cluster, the UTC start time and a short random suffix. */
+export function makeBackupId(cluster: string, at: Date, suffix: string): string {
+  const stamp = at
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'z')
+    .toLowerCase();
+  return `${cluster}-${stamp}-${suffix}`;
+}
+
+export function isBackupId(value: string): boolean {
+  return BACKUP_ID.test(value);
+}

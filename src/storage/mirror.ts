@@ -1,0 +1,150 @@
+import type { Readable } from 'node:stream';
+import { CopyObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { PachopsError } from '../errors.ts';
+import { RESERVED_PREFIX } from './layout.ts';
+import { diffListings, listObjects, type ObjectEntry } from './listing.ts';
+import type { ObjectListWriter } from './object-list.ts';
+import { type Bucket, canCopyServerSide, s3Error } from './s3.ts';
+import { uploadStream } from './upload.ts';
+
+/** CopyObject's limit; larger objects are streamed as multipart uploads. */
+const COPY_OBJECT_LIMIT = 5 * 1024 ** 3;
+/** Above this, streamed copies go through lib-storage's multipart upload. */
+const SINGLE_PUT_LIMIT = 64 * 1024 ** 2;
+
+export interface MirrorProgress {
+  listed: number;
+  listedBytes: number;
+  copied: number;
+  copiedBytes: number;
+  changed: number;
+  elapsedMs: number;
+}
+
+export interface MirrorOptions {
+  source: Bucket;
+  target: Bucket;
+  /** Where a changed key's new content goes, so that older backups keep theirs. */
+  changedKeyFor: (key: string) => string;
+  /** Receives every source object, in key order: the backup's object list. */
+  objectList?: ObjectListWriter;
+  concurrency: number;
+  signal?: AbortSignal;
+  onProgress?: (progress: MirrorProgress) => void;
+}
+
+export interface MirrorResult extends MirrorProgress {
+  serverSide: boolean;
+}
+
+/**
+ * Copies every object of `source` that `target` lacks, by a streaming merge-join of the two listings.
+ * Safe to run again: what was copied is found the next time and not copied twice.
+ */
+export async function mirrorBucket(options: MirrorOptions): Promise<MirrorResult> {
+  const { source, target, concurrency } = options;
+  const serverSide = canCopyServerSide(source.target, target.target);
+  const started = Date.now();
+  const progress: MirrorProgress = {
+    listed: 0,
+    listedBytes: 0,
+    copied: 0,
+    copiedBytes: 0,
+    changed: 0,
+    elapsedMs: 0,
+  };
+  const report = () => options.onProgress?.({ ...progress, elapsedMs: Date.now() - started });
+  const inFlight = new Set<Promise<void>>();
+  let failure: unknown;
+
+  const schedule = async (object: ObjectEntry, destinationKey: string) => {
+    const copy = copyObject({ source, target, object, destinationKey, serverSide, signal: options.signal })
+      .then(() => {
+        progress.copied++;
+        progress.copiedBytes += object.size;
+        report();
+      })
+      .catch((error) => {
+        failure ??= error;
+      })
+      .finally(() => inFlight.delete(copy));
+    inFlight.add(copy);
+    if (inFlight.size >= concurrency) await Promise.race(inFlight);
+  };
+
+  const diff = diffListings(listObjects(source), listObjects(target, { skipPrefix: RESERVED_PREFIX }));
+  for await (const entry of diff) {
+    if (failure) break;
+    if (options.signal?.aborted) throw new PachopsError('ABORTED', 'mirror aborted', { permanent: true });
+    if (entry.kind === 'extra') continue;
+    const object = entry.source;
+    let stored: string | undefined;
+    if (entry.kind === 'missing') await schedule(object, object.key);
+    if (entry.kind === 'changed') {
+      stored = options.changedKeyFor(object.key);
+      progress.changed++;
+      await schedule(object, stored);
+    }
+    progress.listed++;
+    progress.listedBytes += object.size;
+    await options.objectList?.add({ ...object, ...(stored ? { stored } : {}) });
+  }
+  await Promise.all(inFlight);
+  if (failure) throw failure;
+  report();
+  return { ...progress, elapsedMs: Date.now() - started, serverSide };
+}
+
+interface CopyInput {
+  source: Bucket;
+  target: Bucket;
+  object: ObjectEntry;
+  destinationKey: string;
+  serverSide: boolean;
+  signal?: AbortSignal;
+}
+
+async function copyObject({
+  source,
+  target,
+  object,
+  destinationKey,
+  serverSide,
+  signal,
+}: CopyInput): Promise<void> {
+  try {
+    if (serverSide && object.size <= COPY_OBJECT_LIMIT) {
+      await target.client.send(
+        new CopyObjectCommand({
+          Bucket: target.name,
+          Key: destinationKey,
+          CopySource: encodeURI(`${source.name}/${object.key}`),
+        }),
+        { abortSignal: signal },
+      );
+      return;
+    }
+    const response = await source.client.send(
+      new GetObjectCommand({ Bucket: source.name, Key: object.key }),
+      {
+        abortSignal: signal,
+      },
+    );
+    const body = response.Body as Readable;
+    if (object.size > SINGLE_PUT_LIMIT) {
+      await uploadStream(target, destinationKey, body, { signal });
+    } else {
+      await target.client.send(
+        new PutObjectCommand({
+          Bucket: target.name,
+          Key: destinationKey,
+          Body: body,
+          ContentLength: object.size,
+        }),
+        { abortSignal: signal },
+      );
+    }
+  } catch (error) {
+    throw s3Error(error, `copy ${object.key} from ${source.name} to ${target.name}/${destinationKey}`);
+  }
+}

@@ -1,0 +1,64 @@
+import { createInterface } from 'node:readline';
+import { PassThrough, type Readable } from 'node:stream';
+import { createGunzip, createGzip } from 'node:zlib';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { z } from 'zod';
+import { type Bucket, s3Error } from './s3.ts';
+import { uploadStream } from './upload.ts';
+
+/** One line of `objects.jsonl.gz`; `stored` is set when the content lives elsewhere than at `key`. */
+export const ObjectListEntry = z.object({
+  key: z.string(),
+  size: z.number(),
+  etag: z.string(),
+  stored: z.string().optional(),
+});
+export type ObjectListEntry = z.infer<typeof ObjectListEntry>;
+
+/** A writer that streams gzipped JSON lines to S3 while entries are added, in bounded memory. */
+export interface ObjectListWriter {
+  add(entry: ObjectListEntry): Promise<void>;
+  finish(): Promise<{ count: number; bytes: number }>;
+  abort(): void;
+}
+
+export function writeObjectList(bucket: Bucket, key: string): ObjectListWriter {
+  const gzip = createGzip();
+  const body = new PassThrough();
+  gzip.pipe(body);
+  const uploading = uploadStream(bucket, key, body, { contentType: 'application/gzip' });
+  uploading.catch(() => undefined); // awaited in finish(); avoid an unhandled rejection meanwhile
+  let count = 0;
+  let bytes = 0;
+  return {
+    async add(entry) {
+      count++;
+      bytes += entry.size;
+      if (!gzip.write(`${JSON.stringify(entry)}\n`))
+        await new Promise((resolve) => gzip.once('drain', resolve));
+    },
+    async finish() {
+      gzip.end();
+      await uploading;
+      return { count, bytes };
+    },
+    abort() {
+      gzip.destroy(new Error('object list aborted'));
+      body.destroy(new Error('object list aborted'));
+    },
+  };
+}
+
+export async function* readObjectList(bucket: Bucket, key: string): AsyncGenerator<ObjectListEntry> {
+  let body: Readable;
+  try {
+    const response = await bucket.client.send(new GetObjectCommand({ Bucket: bucket.name, Key: key }));
+    body = response.Body as Readable;
+  } catch (error) {
+    throw s3Error(error, `read ${key} from ${bucket.name}`);
+  }
+  const lines = createInterface({ input: body.pipe(createGunzip()), crlfDelay: Number.POSITIVE_INFINITY });
+  for await (const line of lines) {
+    if (line) yield ObjectListEntry.parse(JSON.parse(line));
+  }
+}

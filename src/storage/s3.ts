@@ -1,0 +1,70 @@
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import type { S3Target } from '../config/load.ts';
+import { PachopsError } from '../errors.ts';
+
+/** A bucket and the client that reaches it. */
+export interface Bucket {
+  client: S3Client;
+  name: string;
+  target: S3Target;
+}
+
+/**
+ * One S3 client per location. Checksums only where S3 requires them: RGW and s3rver mishandle the SDK's
+ * default streaming checksums (DESIGN.md). Retries are the SDK's adaptive strategy (backs off on 503/429).
+ */
+export function openBucket(target: S3Target, options: { maxSockets?: number } = {}): Bucket {
+  const client = new S3Client({
+    endpoint: target.endpoint,
+    region: target.region,
+    forcePathStyle: target.forcePathStyle,
+    credentials: target.credentials,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    retryMode: 'adaptive',
+    maxAttempts: 6,
+    requestHandler: {
+      httpAgent: new HttpAgent({ keepAlive: true, maxSockets: options.maxSockets ?? 64 }),
+      httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: options.maxSockets ?? 64 }),
+    },
+  });
+  return { client, name: target.bucket, target };
+}
+
+/** Server-side copy works when one set of credentials reaches both buckets on one endpoint. */
+export function canCopyServerSide(a: S3Target, b: S3Target): boolean {
+  return (
+    (a.endpoint ?? '') === (b.endpoint ?? '') &&
+    a.region === b.region &&
+    a.credentials?.accessKeyId === b.credentials?.accessKeyId &&
+    a.credentials?.secretAccessKey === b.credentials?.secretAccessKey
+  );
+}
+
+/** Wraps an S3 failure with what was being done; access and missing-bucket errors are permanent. */
+export function s3Error(error: unknown, what: string): PachopsError {
+  if (error instanceof PachopsError) return error;
+  const name = (error as { name?: string }).name ?? 'Error';
+  const status = error instanceof S3ServiceException ? error.$metadata.httpStatusCode : undefined;
+  const message = (error as Error).message || name;
+  const permanent =
+    ['AccessDenied', 'NoSuchBucket', 'InvalidAccessKeyId', 'SignatureDoesNotMatch'].includes(name) ||
+    status === 403;
+  return new PachopsError(
+    'S3_FAILED',
+    `S3: ${what}: ${name}${status ? ` (HTTP ${status})` : ''}: ${message}`,
+    {
+      permanent,
+      hint: permanent ? 'check the bucket name and the credentials the config names' : undefined,
+      cause: error,
+    },
+  );
+}
+
+export function isNotFound(error: unknown): boolean {
+  const name = (error as { name?: string }).name;
+  const status = (error as S3ServiceException).$metadata?.httpStatusCode;
+  return name === 'NoSuchKey' || name === 'NotFound' || status === 404;
+}

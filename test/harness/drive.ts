@@ -1,0 +1,95 @@
+/** Driving pachops through the Slack stand-in the way people do: type `/pach`, click buttons. */
+import type { Scenario } from './scenario.ts';
+import { CHANNELS } from './scenario.ts';
+import type { SlackMessage } from './slack/types.ts';
+
+export const PHASE_TITLES: Record<string, RegExp> = {
+  pause: /Approval needed: Pause the cluster/,
+  dump: /Approval needed: Dump the databases/,
+  mirror: /Approval needed: Mirror the bucket/,
+  resume: /Approval needed: Resume the cluster/,
+  verify: /Approval needed: Verify the backup/,
+};
+
+/** Types `/pach <text>` in the ops channel and waits for the parent message of the new operation. */
+export async function requestBackup(
+  scenario: Scenario,
+  userId: string,
+  text = 'backup prod',
+): Promise<SlackMessage> {
+  const before = scenario.slack.messages(CHANNELS.ops).filter((m) => !m.thread_ts).length;
+  const reply = await scenario.slack.command(scenario.bot!.url, { userId, channelId: CHANNELS.ops, text });
+  if (reply.status !== 200) throw new Error(`/pach ${text}: HTTP ${reply.status} ${reply.text}`);
+  return scenario.slack.waitFor(
+    () => scenario.slack.messages(CHANNELS.ops).filter((m) => !m.thread_ts)[before],
+    { timeoutMs: 10_000, what: `the parent message of /pach ${text}` },
+  );
+}
+
+/** The newest message in the thread that still offers a button with this action id (and matches `text`). */
+export function findPrompt(
+  scenario: Scenario,
+  parentTs: string,
+  actionId: string,
+  text?: RegExp,
+): SlackMessage | undefined {
+  return scenario.slack
+    .thread(CHANNELS.ops, parentTs)
+    .filter((m) => scenario.slack.findButton(m, actionId) && (!text || text.test(m.text)))
+    .at(-1);
+}
+
+export async function waitForPrompt(
+  scenario: Scenario,
+  parentTs: string,
+  actionId: string,
+  text?: RegExp,
+  timeoutMs = 60_000,
+) {
+  return scenario.slack.waitFor(() => findPrompt(scenario, parentTs, actionId, text), {
+    timeoutMs,
+    what: `a ${actionId} prompt${text ? ` matching ${text}` : ''}\n${scenario.slack.renderThread(CHANNELS.ops, parentTs)}`,
+  });
+}
+
+export async function click(scenario: Scenario, userId: string, message: SlackMessage, actionId: string) {
+  return scenario.slack.click(scenario.bot!.url, {
+    userId,
+    channelId: CHANNELS.ops,
+    messageTs: message.ts,
+    actionId,
+  });
+}
+
+/** Approves each phase in turn as `userId`, waiting for each prompt. */
+export async function approvePhases(
+  scenario: Scenario,
+  parentTs: string,
+  userId: string,
+  phases: string[],
+): Promise<void> {
+  for (const phase of phases) {
+    const prompt = await waitForPrompt(scenario, parentTs, 'pachops:approve', PHASE_TITLES[phase]);
+    const reply = await click(scenario, userId, prompt, 'pachops:approve');
+    if (reply.status !== 200) throw new Error(`click on ${phase}: HTTP ${reply.status}`);
+    await scenario.slack.waitFor(
+      () => !findPrompt(scenario, parentTs, 'pachops:approve', PHASE_TITLES[phase]),
+      {
+        timeoutMs: 10_000,
+        what: `the ${phase} prompt to be decided`,
+      },
+    );
+  }
+}
+
+/** Waits for the operation's final word in the thread. */
+export function waitForFinish(scenario: Scenario, parentTs: string, timeoutMs = 120_000) {
+  return scenario.slack.waitForMessage(
+    CHANNELS.ops,
+    /complete and verified|rejected|aborted|Dry run: this is the plan/,
+    {
+      threadTs: parentTs,
+      timeoutMs,
+    },
+  );
+}

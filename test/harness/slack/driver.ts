@@ -1,0 +1,235 @@
+/**
+ * The side Slack drives: signed slash-command and block_actions requests sent to the bot's HTTP
+ * receiver, shaped field for field like Slack's, plus raw (forged, replayed) requests.
+ */
+import { createHmac } from 'node:crypto';
+import { type ButtonMatch, findButton } from './blocks.ts';
+import { publicMessage } from './chat-methods.ts';
+import { deliverReply } from './response-url.ts';
+import {
+  ensureChannel,
+  ensureUser,
+  findEphemeral,
+  findMessage,
+  issueResponseUrl,
+  issueTrigger,
+  type SlackStore,
+} from './store.ts';
+import type { BotReply, EphemeralMessage, SlackMessage } from './types.ts';
+
+export interface CommandInput {
+  userId: string;
+  channelId: string;
+  text?: string;
+  command?: string;
+}
+
+export interface ClickInput {
+  userId: string;
+  channelId: string;
+  messageTs: string;
+  actionId: string;
+  /** default: the button's value in the stored message; pass one to forge a click */
+  value?: string;
+  /** only needed when two blocks hold buttons with the same action_id */
+  blockId?: string;
+}
+
+export interface RawOptions {
+  contentType?: string;
+  /** X-Slack-Request-Timestamp in seconds; default now */
+  timestamp?: number;
+  /** X-Slack-Signature; default the correct v0 signature of the body */
+  signature?: string;
+  /** secret to sign with; default the stand-in's signing secret */
+  secret?: string;
+  headers?: Record<string, string>;
+}
+
+export interface Driver {
+  command(botUrl: string, input: CommandInput): Promise<BotReply>;
+  click(botUrl: string, input: ClickInput): Promise<BotReply>;
+  sendRaw(botUrl: string, body: string | Record<string, string>, options?: RawOptions): Promise<BotReply>;
+}
+
+interface DriverContext {
+  store: SlackStore;
+  baseUrl: string;
+  signingSecret: string;
+  ackTimeoutMs: number;
+}
+
+/** Slack's v0 request signature: 'v0=' + hex HMAC-SHA256 of `v0:${timestamp}:${body}`. */
+export function signSlackRequest(secret: string, timestamp: number, body: string): string {
+  return `v0=${createHmac('sha256', secret).update(`v0:${timestamp}:${body}`).digest('hex')}`;
+}
+
+export function createDriver(ctx: DriverContext): Driver {
+  const sendRaw = (botUrl: string, body: string | Record<string, string>, options: RawOptions = {}) =>
+    sendSigned(ctx, botUrl, body, options);
+  return {
+    sendRaw,
+    command: (botUrl, input) => sendCommand(ctx, botUrl, input),
+    click: (botUrl, input) => sendClick(ctx, botUrl, input),
+  };
+}
+
+async function sendCommand(ctx: DriverContext, botUrl: string, input: CommandInput): Promise<BotReply> {
+  const { store } = ctx;
+  const { workspace } = store;
+  const channel = ensureChannel(store, input.channelId);
+  const user = ensureUser(store, input.userId);
+  const grant = { channel: channel.id, user: user.id, isEphemeral: false };
+  const fields = {
+    token: workspace.verificationToken,
+    team_id: workspace.teamId,
+    team_domain: workspace.teamDomain,
+    channel_id: channel.id,
+    channel_name: channel.isIm ? 'directmessage' : channel.name,
+    user_id: user.id,
+    user_name: user.name,
+    command: input.command ?? '/pach',
+    text: input.text ?? '',
+    api_app_id: workspace.appId,
+    is_enterprise_install: 'false',
+    response_url: issueResponseUrl(store, ctx.baseUrl, { kind: 'commands', ...grant }),
+    trigger_id: issueTrigger(store),
+  };
+  const reply = await sendSigned(ctx, botUrl, fields, {});
+  // Slack shows a non-empty immediate reply to the command's user (or in the channel).
+  if (reply.status === 200 && reply.text !== '') {
+    const body = isRecord(reply.body) ? reply.body : { text: reply.text };
+    deliverReply(store, grant, body, 'ack');
+  }
+  return reply;
+}
+
+async function sendClick(ctx: DriverContext, botUrl: string, input: ClickInput): Promise<BotReply> {
+  const payload = buildBlockActions(ctx, input);
+  return sendSigned(ctx, botUrl, { payload: JSON.stringify(payload) }, {});
+}
+
+/** A block_actions payload for a button click, as Slack sends it. */
+export function buildBlockActions(
+  ctx: Omit<DriverContext, 'signingSecret' | 'ackTimeoutMs'>,
+  input: ClickInput,
+) {
+  const { store } = ctx;
+  const { workspace } = store;
+  const channel = ensureChannel(store, input.channelId);
+  const user = ensureUser(store, input.userId);
+  const target = locateMessage(store, input);
+  const isEphemeral = 'via' in target;
+  const button = findButton(target, input.actionId);
+  if (!button || (input.blockId && button.blockId !== input.blockId)) {
+    throw new Error(`no button ${input.actionId} in message ${input.messageTs} of ${input.channelId}`);
+  }
+  const threadTs = target.thread_ts && target.thread_ts !== target.ts ? target.thread_ts : undefined;
+  const grant = { channel: channel.id, user: user.id, messageTs: target.ts, isEphemeral, threadTs };
+  return {
+    type: 'block_actions',
+    user: { id: user.id, username: user.name, name: user.name, team_id: workspace.teamId },
+    api_app_id: workspace.appId,
+    token: workspace.verificationToken,
+    container: {
+      type: 'message',
+      message_ts: target.ts,
+      channel_id: channel.id,
+      is_ephemeral: isEphemeral,
+      ...(threadTs ? { thread_ts: threadTs } : {}),
+    },
+    trigger_id: issueTrigger(store),
+    team: { id: workspace.teamId, domain: workspace.teamDomain },
+    enterprise: null,
+    is_enterprise_install: false,
+    channel: { id: channel.id, name: channel.isIm ? 'directmessage' : channel.name },
+    ...(isEphemeral ? {} : { message: publicMessage(target as SlackMessage) }),
+    state: { values: {} },
+    response_url: issueResponseUrl(store, ctx.baseUrl, { kind: 'actions', ...grant }),
+    actions: [buttonAction(button, input.value)],
+  };
+}
+
+/** The `actions[0]` entry for a clicked button (Slack leaves out `value` when the button has none). */
+function buttonAction(button: ButtonMatch, forcedValue: string | undefined): Record<string, unknown> {
+  const { element } = button;
+  const value = forcedValue ?? element.value;
+  return {
+    action_id: element.action_id,
+    block_id: button.blockId,
+    text: element.text,
+    ...(value !== undefined ? { value } : {}),
+    ...(element.style !== undefined ? { style: element.style } : {}),
+    type: 'button',
+    action_ts: (Date.now() / 1000).toFixed(6),
+  };
+}
+
+function locateMessage(store: SlackStore, input: ClickInput): SlackMessage | EphemeralMessage {
+  const message = findMessage(store, input.channelId, input.messageTs);
+  if (message) return message;
+  const ephemeral = findEphemeral(store, input.channelId, input.messageTs);
+  if (ephemeral && ephemeral.user === input.userId) return ephemeral;
+  throw new Error(`no message ${input.messageTs} visible to ${input.userId} in ${input.channelId}`);
+}
+
+async function sendSigned(
+  ctx: DriverContext,
+  botUrl: string,
+  body: string | Record<string, string>,
+  options: RawOptions,
+): Promise<BotReply> {
+  const contentType = options.contentType ?? 'application/x-www-form-urlencoded';
+  const raw =
+    typeof body === 'string'
+      ? body
+      : contentType === 'application/json'
+        ? JSON.stringify(body)
+        : new URLSearchParams(body).toString();
+  const timestamp = options.timestamp ?? Math.floor(Date.now() / 1000);
+  const signature =
+    options.signature ?? signSlackRequest(options.secret ?? ctx.signingSecret, timestamp, raw);
+  const started = Date.now();
+  const url = receiverUrl(botUrl);
+  let response: Response;
+  try {
+    response = await fetch(url, {
+      method: 'POST',
+      headers: {
+        'content-type': contentType,
+        'x-slack-request-timestamp': String(timestamp),
+        'x-slack-signature': signature,
+        'user-agent': 'Slackbot 1.0 (+https://api.slack.com/robots)',
+        ...options.headers,
+      },
+      body: raw,
+      signal: AbortSignal.timeout(ctx.ackTimeoutMs),
+    });
+  } catch (error) {
+    if (error instanceof Error && error.name === 'TimeoutError') {
+      throw new Error(
+        `${url} did not answer within ${ctx.ackTimeoutMs} ms (Slack would show operation_timeout)`,
+      );
+    }
+    throw error;
+  }
+  const text = await response.text();
+  const json = (response.headers.get('content-type') ?? '').includes('application/json');
+  return {
+    status: response.status,
+    body: json && text !== '' ? JSON.parse(text) : text,
+    text,
+    ms: Date.now() - started,
+  };
+}
+
+/** The bot's base URL, or its full events URL; a bare origin means Bolt's default /slack/events. */
+function receiverUrl(botUrl: string): string {
+  const url = new URL(botUrl);
+  if (url.pathname === '/' || url.pathname === '') url.pathname = '/slack/events';
+  return url.href;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}

@@ -1,0 +1,241 @@
+/**
+ * A local Slack for tests: the Web API the bot calls (point SLACK_API_URL at `apiUrl`), the
+ * signed requests Slack sends to the bot's receiver (`command`, `click`, `sendRaw`), and readers
+ * for what the workspace now shows (`messages`, `thread`, `ephemerals`, `renderThread`…).
+ */
+import { randomBytes } from 'node:crypto';
+import { type ButtonMatch, blocksText, findButton } from './blocks.ts';
+import { createDriver, type Driver } from './driver.ts';
+import { renderMessage, renderThreadText } from './render.ts';
+import { addChannel, addUser, createStore, type SlackStore } from './store.ts';
+import type {
+  EphemeralMessage,
+  RecordedCall,
+  RecordedResponse,
+  SlackChannel,
+  SlackMessage,
+  SlackUser,
+  SlackView,
+  Workspace,
+} from './types.ts';
+import { startWebApiServer } from './web-api-server.ts';
+
+export type { ButtonMatch } from './blocks.ts';
+export type { ClickInput, CommandInput, RawOptions } from './driver.ts';
+export { signSlackRequest } from './driver.ts';
+export type * from './types.ts';
+
+export interface SlackStandinOptions {
+  botToken?: string;
+  signingSecret?: string;
+  /** channels that exist, id -> name (the bot is a member); more with addChannel */
+  channels?: Record<string, string>;
+  /** users that exist, id -> name; whoever sends a command or clicks is added anyway */
+  users?: Record<string, string>;
+  userGroups?: Record<string, string[]>;
+  /** how long Slack waits for the bot's HTTP answer (3000, as Slack) */
+  ackTimeoutMs?: number;
+}
+
+export interface WaitOptions {
+  timeoutMs?: number;
+  intervalMs?: number;
+  /** named in the timeout error */
+  what?: string;
+}
+
+export interface SlackStandin extends Driver {
+  /** the value for SLACK_API_URL / WebClient's slackApiUrl (ends with /api/) */
+  apiUrl: string;
+  botToken: string;
+  signingSecret: string;
+  workspace: Workspace;
+  /** every Web API call, in arrival order (rejected ones too) */
+  calls: RecordedCall[];
+  /** every POST to a response_url */
+  responses: RecordedResponse[];
+  /** views opened (views.open/push) and their current state after views.update */
+  views: SlackView[];
+  callsTo(method: string): RecordedCall[];
+  /** the channel's messages as currently shown, parents and replies, oldest first */
+  messages(channelId: string): SlackMessage[];
+  /** the parent then its replies, oldest first */
+  thread(channelId: string, ts: string): SlackMessage[];
+  ephemerals(filter?: { userId?: string; channelId?: string }): EphemeralMessage[];
+  findButton(message: { blocks?: SlackMessage['blocks'] }, actionId: string): ButtonMatch | undefined;
+  waitFor<T>(predicate: () => Waitable<T> | Promise<Waitable<T>>, options?: WaitOptions): Promise<T>;
+  waitForMessage(
+    channelId: string,
+    pattern: RegExp,
+    options?: WaitOptions & { threadTs?: string },
+  ): Promise<SlackMessage>;
+  renderThread(channelId: string, ts: string): string;
+  setUserGroup(id: string, userIds: string[]): void;
+  addChannel(
+    id: string,
+    options?: { name?: string; isPrivate?: boolean; botIsMember?: boolean },
+  ): SlackChannel;
+  addUser(
+    id: string,
+    options?: { name?: string; realName?: string; tz?: string; deleted?: boolean },
+  ): SlackUser;
+  /** the method's next call fails with this error code, or with HTTP 429 + Retry-After */
+  failNext(method: string, failure: string | { retryAfterSec: number }): void;
+  close(): Promise<void>;
+}
+
+type Waitable<T> = T | undefined | null | false;
+
+export async function startSlack(options: SlackStandinOptions = {}): Promise<SlackStandin> {
+  const botToken = options.botToken ?? `xoxb-1-standin-${randomBytes(12).toString('hex')}`;
+  const signingSecret = options.signingSecret ?? randomBytes(16).toString('hex');
+  const workspace: Workspace = {
+    teamId: 'T0PACHOPS',
+    teamDomain: 'pachops-test',
+    teamName: 'pachops test',
+    appId: 'A0PACHOPS',
+    botId: 'B0PACHOPS',
+    botUserId: 'U0PACHOPS',
+    botName: 'pachops',
+    verificationToken: randomBytes(12).toString('hex'),
+  };
+  const store = createStore(workspace, botToken);
+  for (const [id, name] of Object.entries(options.channels ?? {})) addChannel(store, id, { name });
+  for (const [id, name] of Object.entries(options.users ?? {})) addUser(store, id, { name });
+  for (const [id, users] of Object.entries(options.userGroups ?? {})) store.userGroups.set(id, [...users]);
+  const server = await startWebApiServer(store);
+  const driver = createDriver({
+    store,
+    baseUrl: server.baseUrl,
+    signingSecret,
+    ackTimeoutMs: options.ackTimeoutMs ?? 3000,
+  });
+  return {
+    ...driver,
+    ...readers(store),
+    ...configurators(store),
+    apiUrl: `${server.baseUrl}/api/`,
+    botToken,
+    signingSecret,
+    workspace,
+    close: () => server.close(),
+  };
+}
+
+type Readers = Pick<
+  SlackStandin,
+  | 'calls'
+  | 'responses'
+  | 'views'
+  | 'callsTo'
+  | 'messages'
+  | 'thread'
+  | 'ephemerals'
+  | 'findButton'
+  | 'waitFor'
+  | 'waitForMessage'
+  | 'renderThread'
+>;
+
+function readers(store: SlackStore): Readers {
+  return {
+    calls: store.calls,
+    responses: store.responses,
+    views: store.views,
+    callsTo: (method) => store.calls.filter((c) => c.method === method),
+    messages: (channelId) => structuredClone(store.history.get(channelId) ?? []),
+    thread: (channelId, ts) => threadOf(store, channelId, ts),
+    ephemerals: ({ userId, channelId } = {}) =>
+      structuredClone(
+        store.ephemerals.filter(
+          (m) => (!userId || m.user === userId) && (!channelId || m.channel === channelId),
+        ),
+      ),
+    findButton,
+    waitFor: (predicate, waitOptions) => waitFor(predicate, waitOptions),
+    waitForMessage: (channelId, pattern, waitOptions = {}) =>
+      waitForMessage(store, channelId, pattern, waitOptions),
+    renderThread: (channelId, ts) => renderThreadText(threadOf(store, channelId, ts), userNames(store)),
+  };
+}
+
+function configurators(
+  store: SlackStore,
+): Pick<SlackStandin, 'setUserGroup' | 'addChannel' | 'addUser' | 'failNext'> {
+  return {
+    setUserGroup: (id, userIds) => {
+      store.userGroups.set(id, [...userIds]);
+    },
+    addChannel: (id, channelOptions) => addChannel(store, id, channelOptions),
+    addUser: (id, userOptions) => addUser(store, id, userOptions),
+    failNext: (method, failure) => {
+      const queue = store.failures.get(method) ?? [];
+      queue.push(typeof failure === 'string' ? { error: failure } : { error: 'ratelimited', ...failure });
+      store.failures.set(method, queue);
+    },
+  };
+}
+
+function threadOf(store: SlackStore, channelId: string, ts: string): SlackMessage[] {
+  const list = store.history.get(channelId) ?? [];
+  return structuredClone(list.filter((m) => m.ts === ts || m.thread_ts === ts));
+}
+
+function userNames(store: SlackStore): Map<string, string> {
+  return new Map([...store.users.values()].map((u) => [u.id, u.name]));
+}
+
+/**
+ * Polls until the predicate returns something truthy and not an empty array, and resolves with
+ * it. A predicate that throws (an `expect`, say) counts as "not yet"; on timeout its last error
+ * is thrown.
+ */
+export async function waitFor<T>(
+  predicate: () => Waitable<T> | Promise<Waitable<T>>,
+  { timeoutMs = 5000, intervalMs = 20, what = 'condition' }: WaitOptions = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await predicate();
+      if (value && !(Array.isArray(value) && value.length === 0)) return value;
+      lastError = undefined;
+    } catch (error) {
+      lastError = error;
+    }
+    if (Date.now() >= deadline) {
+      if (lastError) throw lastError;
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
+async function waitForMessage(
+  store: SlackStore,
+  channelId: string,
+  pattern: RegExp,
+  options: WaitOptions & { threadTs?: string },
+): Promise<SlackMessage> {
+  const candidates = () =>
+    options.threadTs
+      ? threadOf(store, channelId, options.threadTs)
+      : structuredClone(store.history.get(channelId) ?? []);
+  const matches = (m: SlackMessage) => {
+    pattern.lastIndex = 0;
+    return pattern.test(`${m.text}\n${blocksText(m.blocks)}\n${renderMessage(m).join('\n')}`);
+  };
+  try {
+    return await waitFor(() => candidates().find(matches), {
+      ...options,
+      what: `a message matching ${pattern}`,
+    });
+  } catch (error) {
+    const shown = candidates()
+      .map((m) => renderMessage(m, userNames(store)).join('\n'))
+      .join('\n');
+    const where = options.threadTs ? `thread ${options.threadTs} of ${channelId}` : channelId;
+    throw new Error(`${(error as Error).message} in ${where}; it holds:\n${shown || '(nothing)'}`);
+  }
+}
