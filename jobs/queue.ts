@@ -1,13 +1,12 @@
 import { Queue, UnrecoverableError } from 'bullmq';
 import { z } from 'zod';
+import type { Config } from '../src/config/load.ts';
 import { PachopsError } from '../src/errors.ts';
 import { BACKUP_PHASES, type BackupPhase } from '../src/operations/model.ts';
 import type { Dispatcher } from '../src/operations/ports.ts';
 import type { StateStore } from '../src/operations/store.ts';
 
 export const PHASE_QUEUE = 'pachops-phases';
-/** Transient failures (a 503, a dropped connection) are retried with back-off before the thread is told. */
-export const PHASE_ATTEMPTS = 3;
 
 export const PhaseJobData = z.object({
   operationId: z.string().min(1),
@@ -16,23 +15,26 @@ export const PhaseJobData = z.object({
 });
 export type PhaseJobData = z.infer<typeof PhaseJobData>;
 
-export function createPhaseQueue(redisUrl: string): Queue {
-  return new Queue(PHASE_QUEUE, { connection: { url: redisUrl, maxRetriesPerRequest: null } });
+export function createPhaseQueue(redis: Config['redis']): Queue {
+  return new Queue(PHASE_QUEUE, {
+    prefix: redis.prefix,
+    connection: { url: redis.url, maxRetriesPerRequest: null },
+  });
 }
 
 /**
  * Enqueues a phase as a BullMQ job. The job id names the operation, phase and run, so a second enqueue of
  * the same run (a double click that slipped past the prompt claim, a redelivery) adds nothing.
  */
-export function createQueueDispatcher(store: StateStore, queue: Queue): Dispatcher {
+export function createQueueDispatcher(store: StateStore, queue: Queue, retry: Config['jobs']): Dispatcher {
   return {
     async dispatch(operationId: string, phase: BackupPhase, approvedBy?: string) {
       const run = await store.queuePhase(operationId, phase, approvedBy);
       const data: PhaseJobData = { operationId, phase, run };
       await queue.add(phase, data, {
         jobId: `${operationId}.${phase}.${run}`,
-        attempts: PHASE_ATTEMPTS,
-        backoff: { type: 'exponential', delay: 5_000 },
+        attempts: retry.attempts,
+        backoff: { type: 'exponential', delay: retry.backoffSeconds * 1000 },
         removeOnComplete: { count: 1000 },
         removeOnFail: { count: 1000 },
       });

@@ -21,7 +21,7 @@ export async function startWorker(
   const store = new StateStore(config.stateDatabase.url);
   await store.migrate();
   const prompts = new PromptStore(store.pool);
-  const queue = createPhaseQueue(config.redis.url);
+  const queue = createPhaseQueue(config.redis);
   const client = new webApi.WebClient(botToken, {
     slackApiUrl: config.runtime.slackApiUrl,
     logger: undefined,
@@ -39,7 +39,7 @@ export async function startWorker(
     config,
     store,
     prompts,
-    dispatcher: createQueueDispatcher(store, queue),
+    dispatcher: createQueueDispatcher(store, queue, config.jobs),
     reporter,
     log,
     services: createServiceCache(config),
@@ -54,7 +54,11 @@ export async function startWorker(
         throw toJobError(error);
       }
     },
-    { connection: { url: config.redis.url, maxRetriesPerRequest: null }, concurrency: 4 },
+    {
+      prefix: config.redis.prefix,
+      connection: { url: config.redis.url, maxRetriesPerRequest: null },
+      concurrency: 4,
+    },
   );
   worker.on('failed', (job, error) => log.warn({ jobId: job?.id, err: error }, 'phase job attempt failed'));
   worker.on('error', (error) => log.error({ err: error }, 'worker error'));

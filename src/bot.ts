@@ -16,8 +16,8 @@ export async function startBot(
   const store = new StateStore(config.stateDatabase.url);
   await store.migrate();
   const prompts = new PromptStore(store.pool);
-  const queue = createPhaseQueue(config.redis.url);
-  const dispatcher = createQueueDispatcher(store, queue);
+  const queue = createPhaseQueue(config.redis);
+  const dispatcher = createQueueDispatcher(store, queue, config.jobs);
   const isReady = async () => {
     await store.pool.query('SELECT 1');
     await queue.getWaitingCount();

@@ -1,11 +1,11 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { PachopsError } from '../errors.ts';
 import { advance, finishOperation } from '../operations/advance.ts';
-import type { Operation } from '../operations/model.ts';
+import type { Operation, OperationStatus } from '../operations/model.ts';
 import type { StateStore } from '../operations/store.ts';
 import { resolveCluster } from '../slack/commands/resolve-cluster.ts';
 import { makeBackupId } from '../storage/layout.ts';
-import { ConsoleReporter } from './console-reporter.ts';
+import { createCliReporter } from './cli-reporter.ts';
 import { type CliContext, EXIT } from './context.ts';
 import { createLocalRunner } from './run-local.ts';
 
@@ -34,7 +34,7 @@ export async function runBackupCommand(ctx: CliContext, flags: BackupFlags): Pro
       `--skip-db ${unknown.join(', ')}: not a database of ${cluster.name}`,
       { permanent: true },
     );
-  return withRunner(ctx, async (store, runner, track) => {
+  return withRunner(ctx, ['succeeded', 'planned'], async (store, runner, track) => {
     const operation = await store.createOperation({
       id: randomUUID(),
       kind: 'backup',
@@ -63,7 +63,7 @@ export async function runRetryCommand(ctx: CliContext, operationId: string, yes:
     throw new PachopsError('APPROVAL_REQUIRED', 'pass --yes to approve the retry and the phases after it', {
       permanent: true,
     });
-  return withRunner(ctx, async (store, runner, track) => {
+  return withRunner(ctx, ['succeeded', 'planned'], async (store, runner, track) => {
     const operation = await activeOperation(store, operationId);
     track(operation.id);
     const failed = (await store.getPhases(operation.id)).find((p) => p.status === 'failed');
@@ -84,7 +84,7 @@ export async function runAbortCommand(ctx: CliContext, operationId: string, yes:
     throw new PachopsError('APPROVAL_REQUIRED', 'pass --yes to abort (a paused cluster is resumed first)', {
       permanent: true,
     });
-  return withRunner(ctx, async (store, runner, track) => {
+  return withRunner(ctx, ['aborted'], async (store, runner, track) => {
     const operation = await activeOperation(store, operationId);
     track(operation.id);
     await store.audit({
@@ -119,6 +119,7 @@ async function activeOperation(store: StateStore, id: string): Promise<Operation
 /** Opens the store and a local runner; Ctrl-C stops the running phase (and a paused cluster is resumed). */
 async function withRunner(
   ctx: CliContext,
+  success: OperationStatus[],
   body: (
     store: StateStore,
     runner: ReturnType<typeof createLocalRunner>,
@@ -133,7 +134,7 @@ async function withRunner(
     process.once('SIGINT', () => process.exit(130));
   };
   process.once('SIGINT', onSignal);
-  const reporter = new ConsoleReporter({ out: ctx.out, config: ctx.config });
+  const reporter = createCliReporter(ctx, store);
   const runner = createLocalRunner({
     config: ctx.config,
     store,
@@ -166,7 +167,7 @@ async function withRunner(
       await resumer.dispatcher.dispatch(operation.id, 'resume', ctx.actor);
       operation = (await store.getOperation(operation.id))!;
     }
-    return operation.status === 'succeeded' || operation.status === 'planned' ? EXIT.ok : EXIT.failed;
+    return success.includes(operation.status) ? EXIT.ok : EXIT.failed;
   } finally {
     await store.close();
   }

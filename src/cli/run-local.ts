@@ -1,5 +1,4 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { PHASE_ATTEMPTS } from '../../jobs/queue.ts';
 import { type RunnerDeps, runPhase } from '../../jobs/run-phase.ts';
 import { createServiceCache } from '../../jobs/services.ts';
 import type { Config } from '../config/load.ts';
@@ -34,19 +33,20 @@ export function createLocalRunner(input: {
   deps.dispatcher = {
     async dispatch(operationId: string, phase: BackupPhase, approvedBy?: string) {
       await input.store.queuePhase(operationId, phase, approvedBy);
+      const { attempts, backoffSeconds } = input.config.jobs;
       for (let attempt = 1; ; attempt++) {
         try {
           return await runPhase(deps, {
             operationId,
             phase,
             attempt,
-            maxAttempts: PHASE_ATTEMPTS,
+            maxAttempts: attempts,
             signal: input.signal,
           });
         } catch (error) {
           const permanent = error instanceof PachopsError && error.permanent;
-          if (permanent || attempt >= PHASE_ATTEMPTS || input.signal.aborted) throw error;
-          await sleep(5000 * 2 ** (attempt - 1));
+          if (permanent || attempt >= attempts || input.signal.aborted) throw error;
+          await sleep(backoffSeconds * 1000 * 2 ** (attempt - 1));
         }
       }
     },

@@ -25,6 +25,8 @@ export async function waitUntil(
       throw new PachopsError(
         'WAIT_TIMEOUT',
         `timed out after ${Math.round(options.timeoutMs / 1000)} s waiting for ${what}: ${outstanding}`,
+        // Something is stuck: a person should look before it is tried again.
+        { permanent: true, hint: 'check the pods with kubectl, then Retry' },
       );
     }
     options.onWait?.(outstanding);

@@ -78,7 +78,16 @@ const ClusterSchema = z
 export const ConfigSchema = z
   .object({
     slack: SlackSchema,
-    redis: z.object({ url: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL') }).strict(),
+    redis: z
+      .object({
+        url: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL'),
+        /** Key prefix of the queues: two pachops installations may share one Redis with different ones. */
+        prefix: z
+          .string()
+          .regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and -')
+          .default('pachops'),
+      })
+      .strict(),
     stateDatabase: z
       .object({
         url: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// URL'),
@@ -90,6 +99,15 @@ export const ConfigSchema = z
       z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'a cluster name: a-z, 0-9, -'),
       ClusterSchema,
     ),
+    jobs: z
+      .object({
+        /** Attempts per phase job: transient failures (a 503, a dropped connection) are retried. */
+        attempts: z.number().int().min(1).max(20).default(3),
+        /** First retry delay; doubles with each attempt. */
+        backoffSeconds: z.number().min(0).max(3600).default(5),
+      })
+      .strict()
+      .default({ attempts: 3, backoffSeconds: 5 }),
     tools: z
       .object({
         pachctl: z.string().default('pachctl'),

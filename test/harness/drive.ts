@@ -17,13 +17,16 @@ export async function requestBackup(
   userId: string,
   text = 'backup prod',
 ): Promise<SlackMessage> {
-  const before = scenario.slack.messages(CHANNELS.ops).filter((m) => !m.thread_ts).length;
+  // A parent carries thread_ts (its own ts) once it has replies, as in Slack.
+  const parents = () =>
+    scenario.slack.messages(CHANNELS.ops).filter((m) => !m.thread_ts || m.thread_ts === m.ts);
+  const before = parents().length;
   const reply = await scenario.slack.command(scenario.bot!.url, { userId, channelId: CHANNELS.ops, text });
   if (reply.status !== 200) throw new Error(`/pach ${text}: HTTP ${reply.status} ${reply.text}`);
-  return scenario.slack.waitFor(
-    () => scenario.slack.messages(CHANNELS.ops).filter((m) => !m.thread_ts)[before],
-    { timeoutMs: 10_000, what: `the parent message of /pach ${text}` },
-  );
+  return scenario.slack.waitFor(() => parents()[before], {
+    timeoutMs: 10_000,
+    what: `the parent message of /pach ${text}`,
+  });
 }
 
 /** The newest message in the thread that still offers a button with this action id (and matches `text`). */
@@ -84,9 +87,10 @@ export async function approvePhases(
 
 /** Waits for the operation's final word in the thread. */
 export function waitForFinish(scenario: Scenario, parentTs: string, timeoutMs = 120_000) {
+  // The operation's last word (src/slack/blocks/operation.ts finishedText), not a decided prompt's.
   return scenario.slack.waitForMessage(
     CHANNELS.ops,
-    /complete and verified|rejected|aborted|Dry run: this is the plan/,
+    /^(:tada: Backup|:no_entry: Backup rejected|:octagonal_sign: Backup|:memo: Dry run)/,
     {
       threadTs: parentTs,
       timeoutMs,

@@ -46,6 +46,10 @@ export interface ScenarioOptions {
   workloadIntervalMs?: number;
   /** Extra environment for the bot and worker (e.g. PACHCTL_STANDIN_FAIL). */
   env?: Record<string, string>;
+  /** pause.timeoutSeconds. Default 30. */
+  pauseTimeoutSeconds?: number;
+  /** jobs.backoffSeconds (the first retry's delay). Default 0.2. */
+  backoffSeconds?: number;
 }
 
 export interface Scenario {
@@ -209,12 +213,12 @@ function configYaml(options: ScenarioOptions, names: Scenario['names'], postgres
       approvers: [USERS.approver, APPROVER_GROUP],
       allowSelfApproval: options.allowSelfApproval ?? false,
     },
-    redis: { url: options.redisUrl },
+    redis: { url: options.redisUrl, prefix: `pachops-${names.state}` },
     stateDatabase: { url: postgres.url(names.state) },
     clusters: {
       prod: {
         kubernetes: { context: 'standin', namespace: 'pachyderm' },
-        pause: { mode: options.pauseMode ?? 'scale', timeoutSeconds: 30 },
+        pause: { mode: options.pauseMode ?? 'scale', timeoutSeconds: options.pauseTimeoutSeconds ?? 30 },
         postgres: {
           host: postgres.host,
           port: postgres.port,
@@ -230,6 +234,7 @@ function configYaml(options: ScenarioOptions, names: Scenario['names'], postgres
         mirror: { concurrency: 16 },
       },
     },
+    jobs: { attempts: 3, backoffSeconds: options.backoffSeconds ?? 0.2 },
     tools: { pachctl: join(REPO, 'test/harness/bin/pachctl'), helm: 'helm', pgBin: '' },
   });
 }

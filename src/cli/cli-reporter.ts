@@ -1,0 +1,64 @@
+import { webApi } from '@slack/bolt';
+import type { BackupPhase, Operation } from '../operations/model.ts';
+import { describePhase } from '../operations/phase-info.ts';
+import type { FailureOffer, PhaseReport, Reporter } from '../operations/ports.ts';
+import { PromptStore } from '../operations/prompts.ts';
+import type { StateStore } from '../operations/store.ts';
+import { SlackReporter } from '../slack/reporter.ts';
+import { ConsoleReporter } from './console-reporter.ts';
+import type { CliContext } from './context.ts';
+
+/**
+ * The terminal always; and, when a bot token is configured and the operation has a Slack thread (it was
+ * started from Slack), that thread too, so it stays true when someone acts from the CLI. Slack being
+ * down costs one quick retry, never the operation.
+ */
+export function createCliReporter(ctx: CliContext, store: StateStore): Reporter {
+  const console = new ConsoleReporter({ out: ctx.out, config: ctx.config });
+  const token = ctx.config.runtime.slackBotToken;
+  if (!token) return console;
+  const slack = new SlackReporter({
+    client: new webApi.WebClient(token, {
+      slackApiUrl: ctx.config.runtime.slackApiUrl,
+      retryConfig: { retries: 1 },
+      timeout: 5000,
+    }),
+    config: ctx.config,
+    store,
+    prompts: new PromptStore(store.pool),
+    log: ctx.log,
+    describePhase: (operation, phase) =>
+      describePhase(ctx.config.clusters[operation.cluster], operation, phase),
+  });
+  return new TeeReporter(console, slack);
+}
+
+/** Tells the first reporter everything, and the second only about operations that have a thread. */
+class TeeReporter implements Reporter {
+  private readonly first: Reporter;
+  private readonly threads: Reporter;
+
+  constructor(first: Reporter, threads: Reporter) {
+    this.first = first;
+    this.threads = threads;
+  }
+
+  private async both(operation: Operation, call: (r: Reporter) => Promise<void>): Promise<void> {
+    await call(this.first);
+    if (operation.thread) await call(this.threads).catch(() => undefined);
+  }
+
+  operationStarted = (o: Operation) => this.both(o, (r) => r.operationStarted(o));
+  phaseStarted = (o: Operation, p: BackupPhase) => this.both(o, (r) => r.phaseStarted(o, p));
+  phaseProgress(o: Operation, p: BackupPhase, text: string): void {
+    this.first.phaseProgress(o, p, text);
+    if (o.thread) this.threads.phaseProgress(o, p, text);
+  }
+  phaseSucceeded = (o: Operation, p: BackupPhase, report: PhaseReport) =>
+    this.both(o, (r) => r.phaseSucceeded(o, p, report));
+  phaseFailed = (o: Operation, p: BackupPhase, m: string, offer: FailureOffer) =>
+    this.both(o, (r) => r.phaseFailed(o, p, m, offer));
+  requestApproval = (o: Operation, p: BackupPhase) => this.both(o, (r) => r.requestApproval(o, p));
+  notice = (o: Operation, text: string) => this.both(o, (r) => r.notice(o, text));
+  operationFinished = (o: Operation) => this.both(o, (r) => r.operationFinished(o));
+}

@@ -1,0 +1,114 @@
+/**
+ * `pachops`, the CLI for when Slack is down: the same phases in-process against the same cluster, state
+ * database and buckets, approvals given by --yes, exit codes a script can rely on.
+ */
+import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { requestBackup, waitForFinish, waitForPrompt } from '../harness/drive.ts';
+import { type Scenario, startScenario, USERS } from '../harness/scenario.ts';
+import { stackEnv } from '../harness/stack-env.ts';
+
+const CLI = new URL('../../src/cli.ts', import.meta.url).pathname;
+let scenario: Scenario;
+
+async function pachops(args: string[], env: Record<string, string> = { ...scenario.env, LOG_LEVEL: 'warn' }) {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [CLI, ...args], {
+      env,
+      encoding: 'utf8',
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+beforeAll(async () => {
+  const stack = stackEnv();
+  scenario = await startScenario({
+    redisUrl: stack.redis.url,
+    postgres: stack.postgres,
+    s3: stack.rgw!,
+    objects: 40,
+    pauseTimeoutSeconds: 3,
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await scenario?.stop();
+});
+
+test('without --yes a backup is refused (exit 3) and nothing is touched', async () => {
+  const result = await pachops(['backup', '--cluster', 'prod']);
+  expect(result.code).toBe(3);
+  expect(result.stderr).toMatch(/pass --yes/);
+  expect(scenario.kube.getDeployment('pachd')?.spec.replicas).toBe(1);
+});
+
+test('a bad configuration exits 2 naming the key', async () => {
+  const bad = join(scenario.dir, 'bad.yaml');
+  writeFileSync(bad, 'slack: { approvers: [nobody] }\nredis: { url: redis://x }\n');
+  const result = await pachops(['list'], { ...scenario.env, PACHOPS_CONFIG: bad });
+  expect(result.code).toBe(2);
+  expect(result.stderr).toMatch(/slack\.approvers\.0/);
+  expect(result.stderr).toMatch(/stateDatabase/);
+});
+
+test('backup --yes runs every phase, then list, show and verify agree', async () => {
+  const result = await pachops(['backup', '--cluster', 'prod', '--yes', '--note', 'from the terminal']);
+  expect(result.stderr).toBe('');
+  expect(result.code).toBe(0);
+  for (const phase of ['plan', 'pause', 'dump', 'mirror', 'resume', 'verify'])
+    expect(result.stdout).toMatch(new RegExp(`${phase} +✓ in `));
+  const backupId = /backup (prod-\S+) complete and verified/.exec(result.stdout)![1];
+  expect(scenario.kube.getDeployment('pachd')?.spec.replicas).toBe(1);
+  const list = await pachops(['list']);
+  expect(list.stdout).toContain(backupId);
+  const show = await pachops(['show', backupId]);
+  expect(show.stdout).toMatch(/from the terminal/);
+  const verify = await pachops(['verify', backupId]);
+  expect(verify.code).toBe(0);
+  expect(verify.stdout).toMatch(/verified/);
+  expect((await pachops(['show', 'prod-20200101t000000z-0000'])).code).toBe(2);
+}, 60_000);
+
+test('a backup already running from Slack makes the CLI refuse (exit 3)', async () => {
+  await scenario.startBot();
+  await scenario.startWorker();
+  const parent = await requestBackup(scenario, USERS.requester);
+  await waitForPrompt(scenario, parent.ts, 'pachops:approve');
+  const result = await pachops(['backup', '--yes']);
+  expect(result.code).toBe(3);
+  expect(result.stderr).toMatch(/already has an active operation/);
+  const status = await pachops(['status']);
+  expect(status.stdout).toMatch(/awaiting-approval/);
+  const id = /operation `([^`]+)`/.exec(
+    JSON.stringify(scenario.slack.thread('C0OPS', parent.ts)[0].blocks),
+  )![1];
+  expect((await pachops(['abort', id, '--yes'])).code).toBe(0);
+  // The thread stays true when someone acts from the terminal.
+  expect((await waitForFinish(scenario, parent.ts, 10_000)).text).toMatch(/aborted/);
+  await scenario.bot!.stop();
+  await scenario.worker!.stop();
+}, 60_000);
+
+test('a failure while paused says so, exits 1, and `abort --yes` brings the cluster back', async () => {
+  const release = scenario.kube.stuckPods('app=pachw');
+  const result = await pachops(['backup', '--yes']);
+  release();
+  expect(result.code).toBe(1);
+  expect(result.stdout).toMatch(/pause +✗ failed: timed out/);
+  expect(result.stdout).toMatch(/THE CLUSTER IS PAUSED/);
+  const id = /pachops abort (\S+) --yes/.exec(result.stdout)![1];
+  expect((await pachops(['status'])).stdout).toMatch(/CLUSTER PAUSED/);
+  const abort = await pachops(['abort', id, '--yes']);
+  expect(abort.code).toBe(0);
+  expect(abort.stdout).toMatch(/resume +✓/);
+  await scenario.kube.waitForSettled();
+  expect(scenario.kube.getDeployment('pachd')?.spec.replicas).toBe(1);
+  expect(scenario.kube.getReplicationController('default-edges-v1')?.spec.replicas).toBe(2);
+  expect((await pachops(['status'])).stdout).toMatch(/no operation in progress/);
+}, 60_000);

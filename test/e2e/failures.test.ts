@@ -1,0 +1,193 @@
+/**
+ * When a phase fails: the thread says what failed in words a person can act on, the checklist shows where
+ * it stopped, [Retry] continues, [Resume cluster] brings a paused cluster back, and an incomplete backup
+ * is never listed. Also the enterprise pause (pachctl) path, working and refused.
+ */
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import {
+  approvePhases,
+  click,
+  PHASE_TITLES,
+  requestBackup,
+  waitForFinish,
+  waitForPrompt,
+} from '../harness/drive.ts';
+import { makeS3Client } from '../harness/s3-client.ts';
+import { CHANNELS, type Scenario, type ScenarioOptions, startScenario, USERS } from '../harness/scenario.ts';
+import { stackEnv } from '../harness/stack-env.ts';
+
+async function start(options: Partial<ScenarioOptions> = {}): Promise<Scenario> {
+  const stack = stackEnv();
+  const scenario = await startScenario({
+    redisUrl: stack.redis.url,
+    postgres: stack.postgres,
+    s3: stack.rgw!,
+    objects: 30,
+    pauseTimeoutSeconds: 3,
+    ...options,
+  });
+  await scenario.startBot();
+  await scenario.startWorker();
+  return scenario;
+}
+
+function counts(scenario: Scenario) {
+  return {
+    pachd: scenario.kube.getDeployment('pachd')?.spec.replicas,
+    pachw: scenario.kube.getDeployment('pachw')?.spec.replicas,
+    edges: scenario.kube.getReplicationController('default-edges-v1')?.spec.replicas,
+  };
+}
+
+describe('scale mode', () => {
+  let scenario: Scenario;
+  beforeAll(async () => {
+    scenario = await start();
+  }, 120_000);
+  afterAll(async () => {
+    await scenario?.stop();
+  });
+
+  test('stuck pods time out the pause with a clear failure; Retry continues once they are gone', async () => {
+    const release = scenario.kube.stuckPods('app=pachw');
+    const parent = await requestBackup(scenario, USERS.requester);
+    await approvePhases(scenario, parent.ts, USERS.approver, ['pause']);
+    const failure = await waitForPrompt(scenario, parent.ts, 'pachops:retry');
+    expect(failure.text).toMatch(
+      /pause failed: timed out after 3 s waiting for Pachyderm pods to terminate: 1 pod\(s\) with app=pachw still running/,
+    );
+    expect(scenario.slack.findButton(failure, 'pachops:resume')).toBeTruthy();
+    expect(scenario.slack.findButton(failure, 'pachops:abort')).toBeFalsy();
+    const checklist = scenario.slack.thread(CHANNELS.ops, parent.ts)[0];
+    expect(JSON.stringify(checklist.blocks)).toMatch(/❌ \*pause\* — failed: timed out/);
+    expect(JSON.stringify(checklist.blocks)).toMatch(/cluster paused/);
+    // The requester may not retry (a forward step); an approver may.
+    await click(scenario, USERS.requester, failure, 'pachops:retry');
+    await scenario.slack.waitFor(() =>
+      scenario.slack
+        .ephemerals({ userId: USERS.requester })
+        .find((e) => /only approvers can retry/.test(e.text)),
+    );
+    release();
+    await click(scenario, USERS.approver, failure, 'pachops:retry');
+    await approvePhases(scenario, parent.ts, USERS.approver, ['dump', 'mirror', 'resume', 'verify']);
+    const last = await waitForFinish(scenario, parent.ts);
+    expect(last.text).toMatch(/complete and verified/);
+    expect(counts(scenario)).toEqual({ pachd: 1, pachw: 1, edges: 2 });
+  }, 90_000);
+
+  test('a permanent failure while paused offers Resume cluster, which brings it back and ends the backup incomplete', async () => {
+    const parent = await requestBackup(scenario, USERS.requester);
+    await approvePhases(scenario, parent.ts, USERS.approver, ['pause']);
+    await waitForPrompt(scenario, parent.ts, 'pachops:approve', PHASE_TITLES.dump);
+    // The Helm release secrets become unreadable: a 403, as when the Role lacks `list secrets`.
+    scenario.kube.failRequests({ method: 'GET', pathRegex: /\/secrets/, status: 403, times: 5 });
+    await approvePhases(scenario, parent.ts, USERS.approver, ['dump']);
+    const failure = await waitForPrompt(scenario, parent.ts, 'pachops:resume');
+    expect(failure.text).toMatch(
+      /dump failed: Kubernetes refused to list secrets in namespace pachyderm \(HTTP 403\)/,
+    );
+    expect(failure.text).toMatch(/Role/);
+    expect(scenario.kube.listPods('app=pachd')).toHaveLength(0);
+    await click(scenario, USERS.approver, failure, 'pachops:resume');
+    const last = await waitForFinish(scenario, parent.ts);
+    expect(last.text).toMatch(/aborted/);
+    await scenario.kube.waitForSettled();
+    expect(counts(scenario)).toEqual({ pachd: 1, pachw: 1, edges: 2 });
+    const thread = scenario.slack.thread(CHANNELS.ops, parent.ts);
+    expect(thread.some((m) => /^resume done in /.test(m.text))).toBe(true);
+    // The dumps were written before the failure, but without a manifest the backup is not a backup.
+    const backupId = /Backup id\* `([^`]+)`/.exec(JSON.stringify(thread[0].blocks))![1];
+    const s3 = makeS3Client(scenario.s3);
+    const files = await s3.send(
+      new ListObjectsV2Command({ Bucket: scenario.names.backup, Prefix: `.pachops/backups/${backupId}/` }),
+    );
+    s3.destroy();
+    expect((files.Contents ?? []).map((o) => o.Key)).not.toContain(
+      `.pachops/backups/${backupId}/manifest.json`,
+    );
+    await scenario.slack.command(scenario.bot!.url, {
+      userId: USERS.requester,
+      channelId: CHANNELS.ops,
+      text: 'list',
+    });
+    const list = await scenario.slack.waitFor(() =>
+      scenario.slack
+        .ephemerals({ userId: USERS.requester })
+        .find((e) => /prod/.test(e.text) && /```/.test(e.text)),
+    );
+    expect(list.text).not.toContain(backupId);
+  }, 90_000);
+
+  test('a transient failure is retried by the queue without bothering anyone', async () => {
+    const parent = await requestBackup(scenario, USERS.requester);
+    scenario.kube.failRequests({
+      method: 'PATCH',
+      pathRegex: /deployments\/pachd\/scale/,
+      status: 503,
+      times: 1,
+    });
+    await approvePhases(scenario, parent.ts, USERS.approver, ['pause']);
+    await waitForPrompt(scenario, parent.ts, 'pachops:approve', PHASE_TITLES.dump);
+    const thread = scenario.slack.thread(CHANNELS.ops, parent.ts);
+    expect(thread.some((m) => scenario.slack.findButton(m, 'pachops:retry'))).toBe(false);
+    const pause = thread.find((m) => /^pause done in /.test(m.text));
+    expect(pause).toBeDefined();
+    await click(
+      scenario,
+      USERS.requester,
+      (await waitForPrompt(scenario, parent.ts, 'pachops:reject'))!,
+      'pachops:reject',
+    );
+    expect((await waitForFinish(scenario, parent.ts)).text).toMatch(/rejected/);
+    await scenario.kube.waitForSettled();
+    expect(counts(scenario)).toEqual({ pachd: 1, pachw: 1, edges: 2 });
+  }, 60_000);
+});
+
+describe('enterprise mode (pachctl enterprise pause)', () => {
+  let scenario: Scenario;
+  beforeAll(async () => {
+    scenario = await start({ pauseMode: 'enterprise' });
+  }, 120_000);
+  afterAll(async () => {
+    await scenario?.stop();
+  });
+
+  test('pauses with pachctl, backs up, and unpauses', async () => {
+    const parent = await requestBackup(scenario, USERS.requester);
+    await approvePhases(scenario, parent.ts, USERS.approver, ['pause']);
+    await waitForPrompt(scenario, parent.ts, 'pachops:approve', PHASE_TITLES.dump);
+    expect(scenario.kube.getConfigMap('pachd-config')?.data?.MODE).toBe('paused');
+    // A paused pachd keeps running; its workers are scaled to 0 by pachd itself.
+    expect(scenario.kube.listPods('app=pachd').length).toBeGreaterThan(0);
+    expect(scenario.kube.getReplicationController('default-edges-v1')?.spec.replicas).toBe(0);
+    await approvePhases(scenario, parent.ts, USERS.approver, ['dump', 'mirror', 'resume', 'verify']);
+    expect((await waitForFinish(scenario, parent.ts)).text).toMatch(/complete and verified/);
+    expect(scenario.kube.getConfigMap('pachd-config')?.data?.MODE).toBe('full');
+    const pause = scenario.slack.thread(CHANNELS.ops, parent.ts).find((m) => /^pause done in /.test(m.text))!;
+    expect(pause.text).toMatch(/pachctl enterprise pause: paused/);
+    await scenario.kube.waitFor(
+      () => scenario.kube.getReplicationController('default-edges-v1')?.spec.replicas === 2,
+      'pachd to restore the workers',
+    );
+  }, 90_000);
+
+  test('a pachctl that is not authorised fails at once with a hint, and Resume cluster is offered', async () => {
+    await scenario.worker!.stop();
+    const denied = 'rpc error: code = PermissionDenied desc = not authorized to perform this operation';
+    scenario.env.PACHCTL_STANDIN_FAIL = `enterprise pause:${denied}`;
+    await scenario.startWorker();
+    const parent = await requestBackup(scenario, USERS.requester);
+    await approvePhases(scenario, parent.ts, USERS.approver, ['pause']);
+    const failure = await waitForPrompt(scenario, parent.ts, 'pachops:resume');
+    expect(failure.text).toContain(`pause failed: pachctl enterprise pause failed: ${denied}`);
+    expect(failure.text).toMatch(/clusterAdmin/);
+    expect(
+      scenario.slack.thread(CHANNELS.ops, parent.ts).filter((m) => /attempt \d of/.test(m.text)),
+    ).toHaveLength(0);
+    await click(scenario, USERS.requester, failure, 'pachops:resume');
+    expect((await waitForFinish(scenario, parent.ts)).text).toMatch(/aborted/);
+    expect(scenario.kube.getConfigMap('pachd-config')?.data?.MODE).toBe('full');
+  }, 60_000);
+});
