@@ -1,9 +1,8 @@
 import { webApi } from '@slack/bolt';
 import { Worker } from 'bullmq';
-import { runUntilSignalled } from '../src/bot.ts';
 import { loadConfig, requireSlack } from '../src/config/load.ts';
+import { runUntilSignalled } from '../src/lifecycle.ts';
 import { createLogger } from '../src/log.ts';
-import { describePhase } from '../src/operations/phase-info.ts';
 import { PromptStore } from '../src/operations/prompts.ts';
 import { StateStore } from '../src/operations/store.ts';
 import { SlackReporter } from '../src/slack/reporter.ts';
@@ -16,9 +15,11 @@ export async function startWorker(
   env: Record<string, string | undefined> = process.env,
 ): Promise<{ stop(): Promise<void> }> {
   const config = await loadConfig(env);
-  const log = createLogger({ name: 'pachops-worker', level: config.runtime.logLevel });
+  const log = createLogger({ name: 'pachops-worker', level: config.runtime.logLevel ?? 'info' });
   const { botToken } = requireSlack(config, { signingSecret: false });
-  const store = new StateStore(config.stateDatabase.url);
+  const store = new StateStore(config.stateDatabase.url, {
+    onError: (error) => log.warn({ err: error }, 'a state database connection was lost; the pool reconnects'),
+  });
   await store.migrate();
   const prompts = new PromptStore(store.pool);
   const queue = createPhaseQueue(config.redis);
@@ -32,8 +33,6 @@ export async function startWorker(
     store,
     prompts,
     log,
-    describePhase: (operation, phase) => describePhase(config.clusters[operation.cluster], operation, phase),
-    progressIntervalMs: Number(env.PACHOPS_PROGRESS_INTERVAL_MS ?? 5000),
   });
   const deps: RunnerDeps = {
     config,

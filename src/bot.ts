@@ -1,6 +1,6 @@
 import { createPhaseQueue, createQueueDispatcher } from '../jobs/queue.ts';
 import { loadConfig, requireSlack } from './config/load.ts';
-import { ConfigError, describeError } from './errors.ts';
+import { runUntilSignalled } from './lifecycle.ts';
 import { createLogger } from './log.ts';
 import { PromptStore } from './operations/prompts.ts';
 import { StateStore } from './operations/store.ts';
@@ -11,9 +11,11 @@ export async function startBot(
   env: Record<string, string | undefined> = process.env,
 ): Promise<{ stop(): Promise<void> }> {
   const config = await loadConfig(env);
-  const log = createLogger({ name: 'pachops-bot', level: config.runtime.logLevel });
+  const log = createLogger({ name: 'pachops-bot', level: config.runtime.logLevel ?? 'info' });
   const { botToken, signingSecret } = requireSlack(config, { signingSecret: true });
-  const store = new StateStore(config.stateDatabase.url);
+  const store = new StateStore(config.stateDatabase.url, {
+    onError: (error) => log.warn({ err: error }, 'a state database connection was lost; the pool reconnects'),
+  });
   await store.migrate();
   const prompts = new PromptStore(store.pool);
   const queue = createPhaseQueue(config.redis);
@@ -43,27 +45,6 @@ export async function startBot(
       log.info('bot stopped');
     },
   };
-}
-
-/** Runs an entry until SIGTERM/SIGINT, then stops it gracefully; a bad configuration exits 2 with its message. */
-export async function runUntilSignalled(
-  name: string,
-  start: () => Promise<{ stop(): Promise<void> }>,
-): Promise<void> {
-  let running: { stop(): Promise<void> };
-  try {
-    running = await start();
-  } catch (error) {
-    process.stderr.write(`${name}: ${describeError(error)}\n`);
-    process.exit(error instanceof ConfigError ? 2 : 1);
-  }
-  const shutdown = async (signal: string) => {
-    process.stderr.write(`${name}: ${signal}, shutting down\n`);
-    await running.stop().catch((error) => process.stderr.write(`${name}: ${describeError(error)}\n`));
-    process.exit(0);
-  };
-  process.once('SIGTERM', () => void shutdown('SIGTERM'));
-  process.once('SIGINT', () => void shutdown('SIGINT'));
 }
 
 if (import.meta.main) await runUntilSignalled('pachops-bot', () => startBot());

@@ -24,7 +24,7 @@ export const mirrorPhase: Phase = {
       result = await mirrorBucket({
         source: services.source,
         target: services.backup,
-        changedKeyFor: (key) => changedObjectKey(operation.backupId, key),
+        changedKeyFor: changedObjectKey,
         objectList,
         concurrency: ctx.cluster.mirror.concurrency,
         signal: ctx.signal,

@@ -1,9 +1,9 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { resolveCluster } from '../config/resolve-cluster.ts';
 import { PachopsError } from '../errors.ts';
 import { advance, finishOperation } from '../operations/advance.ts';
 import type { Operation, OperationStatus } from '../operations/model.ts';
 import type { StateStore } from '../operations/store.ts';
-import { resolveCluster } from '../slack/commands/resolve-cluster.ts';
 import { makeBackupId } from '../storage/layout.ts';
 import { createCliReporter } from './cli-reporter.ts';
 import { type CliContext, EXIT } from './context.ts';

@@ -1,6 +1,5 @@
 import { webApi } from '@slack/bolt';
 import type { BackupPhase, Operation } from '../operations/model.ts';
-import { describePhase } from '../operations/phase-info.ts';
 import type { FailureOffer, PhaseReport, Reporter } from '../operations/ports.ts';
 import { PromptStore } from '../operations/prompts.ts';
 import type { StateStore } from '../operations/store.ts';
@@ -27,8 +26,6 @@ export function createCliReporter(ctx: CliContext, store: StateStore): Reporter 
     store,
     prompts: new PromptStore(store.pool),
     log: ctx.log,
-    describePhase: (operation, phase) =>
-      describePhase(ctx.config.clusters[operation.cluster], operation, phase),
   });
   return new TeeReporter(console, slack);
 }

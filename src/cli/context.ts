@@ -20,7 +20,7 @@ export async function createCliContext(
   const config = await loadConfig(env);
   const log = createLogger({
     name: 'pachops-cli',
-    level: env.LOG_LEVEL ?? 'warn',
+    level: config.runtime.logLevel ?? 'warn',
     destination: process.stderr,
   });
   return {
@@ -29,7 +29,9 @@ export async function createCliContext(
     out,
     actor: `cli:${userInfo().username}`,
     async openStore() {
-      const store = new StateStore(config.stateDatabase.url);
+      const store = new StateStore(config.stateDatabase.url, {
+        onError: (error) => log.warn({ err: error }, 'a state database connection was lost'),
+      });
       await store.migrate();
       return store;
     },

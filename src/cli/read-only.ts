@@ -1,6 +1,6 @@
 import { verifyBackup } from '../../jobs/phases/verify.ts';
+import { resolveCluster } from '../config/resolve-cluster.ts';
 import { PachopsError } from '../errors.ts';
-import { resolveCluster } from '../slack/commands/resolve-cluster.ts';
 import { formatBackupDetail, formatBackupTable } from '../storage/backup-summary.ts';
 import { isBackupId } from '../storage/layout.ts';
 import { listBackups, readManifest } from '../storage/manifest.ts';

@@ -51,7 +51,7 @@ export function createKubeApi(target: KubeTarget): KubeApi {
   return {
     namespace,
     getDeployment: (name) =>
-      call(`get deployment ${name}`, async () =>
+      call(`get deployments ${name}`, async () =>
         toWorkload('Deployment', await apps.readNamespacedDeployment({ name, namespace })),
       ).catch(notFoundAsUndefined),
     listReplicationControllers: (labelSelector) =>
@@ -60,12 +60,15 @@ export function createKubeApi(target: KubeTarget): KubeApi {
         return list.items.map((rc) => toWorkload('ReplicationController', rc));
       }),
     scale: (kind, name, replicas) =>
-      call(`scale ${kind.toLowerCase()} ${name}`, async () => {
-        const body = { spec: { replicas } };
-        if (kind === 'Deployment')
-          await apps.patchNamespacedDeploymentScale({ name, namespace, body }, mergePatch);
-        else await core.patchNamespacedReplicationControllerScale({ name, namespace, body }, mergePatch);
-      }),
+      call(
+        `patch ${kind === 'Deployment' ? 'deployments' : 'replicationcontrollers'}/scale ${name}`,
+        async () => {
+          const body = { spec: { replicas } };
+          if (kind === 'Deployment')
+            await apps.patchNamespacedDeploymentScale({ name, namespace, body }, mergePatch);
+          else await core.patchNamespacedReplicationControllerScale({ name, namespace, body }, mergePatch);
+        },
+      ),
     countPods: (labelSelector) =>
       call(
         'list pods',
@@ -73,7 +76,7 @@ export function createKubeApi(target: KubeTarget): KubeApi {
       ),
     readConfigMap: (name) =>
       call(
-        `get configmap ${name}`,
+        `get configmaps ${name}`,
         async () => (await core.readNamespacedConfigMap({ name, namespace })).data ?? {},
       ).catch(notFoundAsUndefined),
     listSecrets: (labelSelector) =>
@@ -123,7 +126,9 @@ async function wrapKubeError<T>(what: string, namespace: string, fn: () => Promi
         },
       );
     }
-    const detail = status ? `HTTP ${status}` : (error as Error).message;
+    const detail = status
+      ? `HTTP ${status}${apiMessage(error) ? `: ${apiMessage(error)}` : ''}`
+      : (error as Error).message;
     throw new PachopsError(
       'KUBE_UNAVAILABLE',
       `Kubernetes: could not ${what} in namespace ${namespace}: ${detail}`,
@@ -131,5 +136,17 @@ async function wrapKubeError<T>(what: string, namespace: string, fn: () => Promi
         cause: error,
       },
     );
+  }
+}
+
+/** The API server's own words (a Status object's message), which on a real cluster name user, verb and resource. */
+function apiMessage(error: unknown): string | undefined {
+  const body = (error as { body?: unknown }).body;
+  try {
+    const status = typeof body === 'string' ? JSON.parse(body) : body;
+    const message = (status as { message?: unknown } | undefined)?.message;
+    return typeof message === 'string' ? message.slice(0, 300) : undefined;
+  } catch {
+    return undefined;
   }
 }

@@ -29,7 +29,8 @@ export interface RuntimeEnv {
   slackApiUrl?: string;
   port: number;
   kubeconfig?: string;
-  logLevel: string;
+  /** LOG_LEVEL; each entry has its own default (info for the bot and worker, warn for the CLI). */
+  logLevel?: string;
 }
 
 export interface Config extends Omit<FileConfig, 'clusters' | 'stateDatabase'> {
@@ -140,7 +141,7 @@ function readRuntimeEnv(env: Env): RuntimeEnv {
     slackApiUrl: env.SLACK_API_URL || undefined,
     port,
     kubeconfig: env.KUBECONFIG || undefined,
-    logLevel: env.LOG_LEVEL || 'info',
+    logLevel: env.LOG_LEVEL || undefined,
   };
 }
 

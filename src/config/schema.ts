@@ -21,6 +21,8 @@ export const SlackSchema = z
     allowSelfApproval: z.boolean().default(false),
     /** An approval prompt older than this is refused and re-posted. */
     approvalTimeoutMinutes: z.number().int().positive().default(240),
+    /** A running phase's progress message is updated at most this often. */
+    progressIntervalSeconds: z.number().min(0.1).max(300).default(5),
   })
   .strict();
 

@@ -37,7 +37,8 @@ export function mayDecide(input: {
     return { allowed: true };
   }
   if (isApprover || isRequester) return { allowed: true };
-  return { allowed: false, reason: `only approvers or the requester can ${decision}` };
+  const who = [...config.slack.approvers.map(mention), `the requester ${mention(operation.requestedBy)}`];
+  return { allowed: false, reason: `only approvers or the requester can ${decision}: ${who.join(', ')}` };
 }
 
 /** Slack mention syntax for a user or a user group. */

@@ -4,7 +4,7 @@ import type { Decision, Prompt } from './prompts.ts';
 
 export type DecisionOutcome =
   | { ok: true; prompt: Prompt; text: string }
-  | { ok: false; text: string; reposted?: boolean };
+  | { ok: false; text: string; expired?: Prompt };
 
 /**
  * A click on an approval or failure prompt. Checks who clicked before anything else, claims the prompt
@@ -31,7 +31,10 @@ export async function decide(
   });
   if (!allowed.allowed) return { ok: false, text: `Not allowed: ${allowed.reason}. Nothing was started.` };
   if (operation.finishedAt)
-    return { ok: false, text: `Operation ${operation.id} has already ended (${operation.status}).` };
+    return {
+      ok: false,
+      text: `Operation ${operation.id} has already ended (${operation.status}). Nothing was started.`,
+    };
 
   const claim = await deps.prompts.claim(prompt.id, input.decision, input.userId);
   if (!claim.ok) return refuseClaim(deps, claim.reason, claim.prompt);
@@ -95,10 +98,13 @@ async function refuseClaim(deps: FlowDeps, reason: string, prompt?: Prompt): Pro
       return {
         ok: false,
         text: 'That prompt expired; a fresh one was posted in the thread.',
-        reposted: true,
+        expired: prompt,
       };
     }
     return { ok: false, text: 'That prompt expired. Nothing was started.' };
   }
-  return { ok: false, text: 'That button is stale: the operation has moved on. Nothing was started.' };
+  if (reason === 'superseded') {
+    return { ok: false, text: 'This prompt was replaced by a newer one in the thread. Nothing was started.' };
+  }
+  return { ok: false, text: 'This button belongs to no known prompt. Nothing was started.' };
 }

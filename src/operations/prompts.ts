@@ -42,17 +42,29 @@ export class PromptStore {
     kind: PromptKind;
     ttlMinutes: number;
   }): Promise<Prompt> {
-    // Only one prompt per operation is live at a time: a new one makes the older ones stale.
-    await this.pool.query(
-      `UPDATE prompts SET status = 'superseded' WHERE operation_id = $1 AND status = 'pending'`,
-      [input.operationId],
-    );
-    const { rows } = await this.pool.query(
-      `INSERT INTO prompts (id, operation_id, phase, kind, status, expires_at)
-       VALUES ($1, $2, $3, $4, 'pending', now() + make_interval(mins => $5)) RETURNING *`,
-      [randomUUID(), input.operationId, input.phase, input.kind, input.ttlMinutes],
-    );
-    return toPrompt(rows[0]);
+    // Only one prompt per operation is live at a time: a new one makes the older ones stale. The
+    // operation's row lock serialises two creates, so two pending prompts can never coexist.
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query('SELECT 1 FROM operations WHERE id = $1 FOR UPDATE', [input.operationId]);
+      await client.query(
+        `UPDATE prompts SET status = 'superseded' WHERE operation_id = $1 AND status = 'pending'`,
+        [input.operationId],
+      );
+      const { rows } = await client.query(
+        `INSERT INTO prompts (id, operation_id, phase, kind, status, expires_at)
+         VALUES ($1, $2, $3, $4, 'pending', now() + make_interval(mins => $5)) RETURNING *`,
+        [randomUUID(), input.operationId, input.phase, input.kind, input.ttlMinutes],
+      );
+      await client.query('COMMIT');
+      return toPrompt(rows[0]);
+    } catch (error) {
+      await client.query('ROLLBACK');
+      throw error;
+    } finally {
+      client.release();
+    }
   }
 
   async attachMessage(id: string, channel: string, ts: string): Promise<void> {

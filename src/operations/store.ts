@@ -30,8 +30,11 @@ export interface NewOperation {
 export class StateStore {
   readonly pool: pg.Pool;
 
-  constructor(url: string) {
+  constructor(url: string, options: { onError?: (error: Error) => void } = {}) {
     this.pool = new pg.Pool({ connectionString: url, max: 5 });
+    // An idle connection ended by the server (restart, failover, a proxy's timeout) is dropped by the pool
+    // and replaced on the next query; without a listener it would crash the process.
+    this.pool.on('error', (error) => options.onError?.(error));
   }
 
   async migrate(): Promise<void> {
@@ -63,6 +66,7 @@ export class StateStore {
   /** Creates the operation and its phases; refuses when the cluster already has an active one. */
   async createOperation(input: NewOperation): Promise<Operation> {
     const client = await this.pool.connect();
+    let conflict = false;
     try {
       await client.query('BEGIN');
       await client.query(
@@ -79,8 +83,7 @@ export class StateStore {
           input.backupId,
         ],
       );
-      const names = phaseList(input.kind);
-      for (const [position, name] of names.entries()) {
+      for (const [position, name] of phaseList(input.kind).entries()) {
         await client.query(
           'INSERT INTO phases (operation_id, name, position, status) VALUES ($1, $2, $3, $4)',
           [input.id, name, position, 'pending'],
@@ -89,19 +92,23 @@ export class StateStore {
       await client.query('COMMIT');
     } catch (error) {
       await client.query('ROLLBACK');
-      if ((error as { constraint?: string }).constraint === 'operations_one_active_per_cluster') {
-        const active = await this.activeOperation(input.cluster);
-        throw new PachopsError(
-          'OPERATION_ACTIVE',
-          `cluster ${input.cluster} already has an active operation${active ? ` (${active.id}, ${active.status}, requested by ${active.requestedBy})` : ''}`,
-          { permanent: true, hint: 'finish or abort it first; `/pach status` shows it' },
-        );
-      }
-      throw error;
+      conflict = (error as { constraint?: string }).constraint === 'operations_one_active_per_cluster';
+      if (!conflict) throw error;
     } finally {
+      // Released before any further query: under a burst of requests the pool must not wait on itself.
       client.release();
     }
+    if (conflict) throw await this.activeOperationError(input.cluster);
     return (await this.getOperation(input.id))!;
+  }
+
+  private async activeOperationError(cluster: string): Promise<PachopsError> {
+    const active = await this.activeOperation(cluster);
+    const what = active ? ` (${active.id}, ${active.status}, requested by ${active.requestedBy})` : '';
+    return new PachopsError('OPERATION_ACTIVE', `cluster ${cluster} already has an active operation${what}`, {
+      permanent: true,
+      hint: 'finish or abort it first; `/pach status` shows it',
+    });
   }
 
   async getOperation(id: string): Promise<Operation | undefined> {

@@ -39,7 +39,8 @@ export async function checkDump(bucket: Bucket, key: string, pgBin: string): Pro
       hash.update(chunk);
       bytes += chunk.length;
       if (stdinOpen && !child.stdin.write(chunk)) {
-        await Promise.race([once(child.stdin, 'drain'), once(child.stdin, 'close')]);
+        // EPIPE when pg_restore has stopped reading: expected, it has what it needs (or will say why not).
+        await Promise.race([once(child.stdin, 'drain'), once(child.stdin, 'close')]).catch(() => undefined);
         if (child.stdin.destroyed) stdinOpen = false;
       }
     }

@@ -64,6 +64,9 @@ export async function dumpDatabase(input: {
   });
   const body = new PassThrough();
   counter.pipe(body);
+  // A failed pg_dump destroys both streams with its error; the upload reports it (through `body`), so
+  // the counter's own 'error' must not become an uncaught exception.
+  counter.on('error', () => undefined);
 
   const child = execa(
     pgToolPath('pg_dump', pgBin),

@@ -1,7 +1,6 @@
 import { App } from '@slack/bolt';
 import type { Config } from '../config/load.ts';
 import type { Logger } from '../log.ts';
-import { describePhase } from '../operations/phase-info.ts';
 import type { Dispatcher } from '../operations/ports.ts';
 import type { PromptStore } from '../operations/prompts.ts';
 import type { StateStore } from '../operations/store.ts';
@@ -60,7 +59,6 @@ export function createSlackApp(options: SlackAppOptions): { app: App; deps: BotD
     store: options.store,
     prompts: options.prompts,
     log,
-    describePhase: (operation, phase) => describePhase(config.clusters[operation.cluster], operation, phase),
   });
   const buckets = new Map<string, ReturnType<typeof openBucket>>();
   const deps: BotDeps = {

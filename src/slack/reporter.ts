@@ -2,6 +2,7 @@ import type { webApi } from '@slack/bolt';
 import type { Config } from '../config/load.ts';
 import type { Logger } from '../log.ts';
 import type { BackupPhase, Operation } from '../operations/model.ts';
+import { describePhase } from '../operations/phase-info.ts';
 import type { FailureOffer, PhaseReport, Reporter } from '../operations/ports.ts';
 import type { PromptStore } from '../operations/prompts.ts';
 import type { StateStore } from '../operations/store.ts';
@@ -18,16 +19,16 @@ export interface SlackReporterDeps {
   store: StateStore;
   prompts: PromptStore;
   log: Logger;
-  /** Phase descriptions for prompts (the phase registry lives with the worker). */
-  describePhase: (operation: Operation, phase: BackupPhase) => { title: string; description: string };
-  /** Minimum time between progress updates of one message. */
-  progressIntervalMs?: number;
 }
 
 /** Reports an operation in its Slack thread: the parent checklist, one message per phase, the prompts. */
 export class SlackReporter implements Reporter {
   private readonly deps: SlackReporterDeps;
-  private readonly throttles = new Map<string, { last: number; timer?: NodeJS.Timeout; text?: string }>();
+  /** Per phase message: progress updates at most every interval, never after the phase's final report. */
+  private readonly throttles = new Map<
+    string,
+    { last: number; timer?: NodeJS.Timeout; text?: string; closed: boolean; sending: Promise<void> }
+  >();
 
   constructor(deps: SlackReporterDeps) {
     this.deps = deps;
@@ -68,29 +69,30 @@ export class SlackReporter implements Reporter {
 
   phaseProgress(operation: Operation, phase: BackupPhase, text: string): void {
     const key = `${operation.id}/${phase}`;
-    const throttle = this.throttles.get(key) ?? { last: 0 };
+    const throttle = this.throttles.get(key) ?? { last: 0, closed: false, sending: Promise.resolve() };
     this.throttles.set(key, throttle);
     throttle.text = text;
-    if (throttle.timer) return;
-    const wait = Math.max(0, throttle.last + (this.deps.progressIntervalMs ?? 5000) - Date.now());
+    if (throttle.timer || throttle.closed) return;
+    const interval = this.deps.config.slack.progressIntervalSeconds * 1000;
+    const wait = Math.max(0, throttle.last + interval - Date.now());
     throttle.timer = setTimeout(() => {
       throttle.timer = undefined;
       throttle.last = Date.now();
-      void this.quietly('progress', async () => {
+      throttle.sending = this.quietly('progress', async () => {
         const record = await this.deps.store.getPhase(operation.id, phase);
-        if (record?.reportTs && record.status === 'running') {
-          await this.deps.client.chat.update({
-            channel: operation.thread!.channel,
-            ts: record.reportTs,
-            ...runningMessage(phase, throttle.text),
-          });
-        }
+        if (throttle.closed || !record?.reportTs || record.status !== 'running') return;
+        const message = runningMessage(phase, throttle.text);
+        await this.deps.client.chat.update({
+          channel: operation.thread!.channel,
+          ts: record.reportTs,
+          ...message,
+        });
       });
     }, wait);
   }
 
   async phaseSucceeded(operation: Operation, phase: BackupPhase, report: PhaseReport): Promise<void> {
-    this.stopProgress(operation, phase);
+    await this.stopProgress(operation, phase);
     await this.quietly('phase succeeded', async () => {
       await this.updateReport(operation, phase, succeededMessage(phase, report));
       await this.updateChecklist(operation);
@@ -103,7 +105,7 @@ export class SlackReporter implements Reporter {
     message: string,
     offer: FailureOffer,
   ): Promise<void> {
-    this.stopProgress(operation, phase);
+    await this.stopProgress(operation, phase);
     await this.quietly('phase failed report', () =>
       this.updateReport(operation, phase, failedMessage(phase, message)),
     );
@@ -126,7 +128,7 @@ export class SlackReporter implements Reporter {
     });
     const phases = await this.deps.store.getPhases(operation.id);
     const index = phases.findIndex((p) => p.name === phase);
-    const { title, description } = this.deps.describePhase(operation, phase);
+    const { title, description } = describePhase(this.cluster(operation), operation, phase);
     const message = approvalMessage({
       operation,
       phase,
@@ -211,10 +213,15 @@ export class SlackReporter implements Reporter {
       } as never);
   }
 
-  private stopProgress(operation: Operation, phase: BackupPhase): void {
+  /** Stops progress updates and waits for one in flight, so that it cannot land after the final report. */
+  private async stopProgress(operation: Operation, phase: BackupPhase): Promise<void> {
     const key = `${operation.id}/${phase}`;
-    clearTimeout(this.throttles.get(key)?.timer);
+    const throttle = this.throttles.get(key);
+    if (!throttle) return;
+    throttle.closed = true;
+    clearTimeout(throttle.timer);
     this.throttles.delete(key);
+    await throttle.sending;
   }
 
   private cluster(operation: Operation) {

@@ -10,9 +10,12 @@ export const manifestKey = (backupId: string) => `${backupPrefix(backupId)}manif
 export const dumpKey = (backupId: string, database: string) => `${backupPrefix(backupId)}db/${database}.dump`;
 export const helmValuesKey = (backupId: string) => `${backupPrefix(backupId)}helm-values.yaml`;
 export const objectListKey = (backupId: string) => `${backupPrefix(backupId)}objects.jsonl.gz`;
-/** Where a key whose content changed since an older backup is kept, so the older backup stays whole. */
-export const changedObjectKey = (backupId: string, key: string) =>
-  `${RESERVED_PREFIX}versions/${backupId}/${key}`;
+/**
+ * Where the new content of a key that changed since an older backup is kept, so the older backup stays
+ * whole; named by the content's ETag, so that one content is stored once however many backups list it.
+ */
+export const changedObjectKey = (key: string, etag: string) =>
+  `${RESERVED_PREFIX}versions/${etag.replace(/[^A-Za-z0-9-]/g, '') || 'unknown'}/${key}`;
 
 const BACKUP_ID = /^[a-z0-9][a-z0-9-]*-\d{8}t\d{6}z(-[a-z0-9]{4})?$/;
 

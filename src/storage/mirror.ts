@@ -1,10 +1,10 @@
 import type { Readable } from 'node:stream';
-import { CopyObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { CopyObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { PachopsError } from '../errors.ts';
 import { RESERVED_PREFIX } from './layout.ts';
 import { diffListings, listObjects, type ObjectEntry } from './listing.ts';
 import type { ObjectListWriter } from './object-list.ts';
-import { type Bucket, canCopyServerSide, s3Error } from './s3.ts';
+import { type Bucket, canCopyServerSide, isNotFound, s3Error } from './s3.ts';
 import { uploadStream } from './upload.ts';
 
 /** CopyObject's limit; larger objects are streamed as multipart uploads. */
@@ -24,8 +24,8 @@ export interface MirrorProgress {
 export interface MirrorOptions {
   source: Bucket;
   target: Bucket;
-  /** Where a changed key's new content goes, so that older backups keep theirs. */
-  changedKeyFor: (key: string) => string;
+  /** Where a changed key's new content goes (by its ETag), so that older backups keep theirs. */
+  changedKeyFor: (key: string, etag: string) => string;
   /** Receives every source object, in key order: the backup's object list. */
   objectList?: ObjectListWriter;
   concurrency: number;
@@ -72,27 +72,42 @@ export async function mirrorBucket(options: MirrorOptions): Promise<MirrorResult
     if (inFlight.size >= concurrency) await Promise.race(inFlight);
   };
 
-  const diff = diffListings(listObjects(source), listObjects(target, { skipPrefix: RESERVED_PREFIX }));
+  // Both sides skip `.pachops/`: a source that is itself a (reused) backup bucket must not copy its
+  // manifests over the target's.
+  const skip = { skipPrefix: RESERVED_PREFIX };
+  const diff = diffListings(listObjects(source, skip), listObjects(target, skip));
   for await (const entry of diff) {
-    if (failure) break;
-    if (options.signal?.aborted) throw new PachopsError('ABORTED', 'mirror aborted', { permanent: true });
+    if (options.signal?.aborted || failure) break;
     if (entry.kind === 'extra') continue;
     const object = entry.source;
     let stored: string | undefined;
     if (entry.kind === 'missing') await schedule(object, object.key);
     if (entry.kind === 'changed') {
-      stored = options.changedKeyFor(object.key);
+      stored = options.changedKeyFor(object.key, object.etag);
       progress.changed++;
-      await schedule(object, stored);
+      if (!(await exists(target, stored))) await schedule(object, stored);
     }
     progress.listed++;
     progress.listedBytes += object.size;
     await options.objectList?.add({ ...object, ...(stored ? { stored } : {}) });
   }
   await Promise.all(inFlight);
+  if (options.signal?.aborted) {
+    throw new PachopsError('ABORTED', `mirror aborted after ${progress.copied} copies`, { permanent: true });
+  }
   if (failure) throw failure;
   report();
   return { ...progress, elapsedMs: Date.now() - started, serverSide };
+}
+
+async function exists(bucket: Bucket, key: string): Promise<boolean> {
+  try {
+    await bucket.client.send(new HeadObjectCommand({ Bucket: bucket.name, Key: key }));
+    return true;
+  } catch (error) {
+    if (isNotFound(error)) return false;
+    throw s3Error(error, `head ${key} in ${bucket.name}`);
+  }
 }
 
 interface CopyInput {

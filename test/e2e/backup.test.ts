@@ -218,6 +218,16 @@ describe('a backup of a live cluster, approved phase by phase', () => {
     expect(checklist).toMatch(/complete/);
     expect(checklist.match(/✅/g)).toHaveLength(6);
     expect(thread.at(-1)!.text).toMatch(/Downtime: /);
+    // While the mirror ran, its message showed progress (objects, bytes, rate) before the report.
+    const mirrorReport = thread.find((m) => /^mirror done in /.test(m.text))!;
+    const updates = scenario.slack
+      .callsTo('chat.update')
+      .filter((c) => c.args.ts === mirrorReport.ts)
+      .map((c) => String(c.args.text));
+    expect(updates.some((t) => /^mirror running: \d+ objects listed, \d+ copied \(.*\), .*\/s/.test(t))).toBe(
+      true,
+    );
+    expect(updates.at(-1)).toMatch(/^mirror done in /);
   });
 
   test('no secret appears in the logs, in Slack, or in the config the processes were given', () => {

@@ -147,7 +147,6 @@ export async function startScenario(options: ScenarioOptions): Promise<Scenario>
     S3_KEY: options.s3.accessKeyId,
     S3_SECRET: options.s3.secretAccessKey,
     LOG_LEVEL: 'info',
-    PACHOPS_PROGRESS_INTERVAL_MS: '300',
     NODE_OPTIONS: '--openssl-legacy-provider',
     ...options.env,
   };
@@ -212,6 +211,7 @@ function configYaml(options: ScenarioOptions, names: Scenario['names'], postgres
       announceChannels: [CHANNELS.users],
       approvers: [USERS.approver, APPROVER_GROUP],
       allowSelfApproval: options.allowSelfApproval ?? false,
+      progressIntervalSeconds: 0.3,
     },
     redis: { url: options.redisUrl, prefix: `pachops-${names.state}` },
     stateDatabase: { url: postgres.url(names.state) },

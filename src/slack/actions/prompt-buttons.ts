@@ -2,7 +2,7 @@ import type { App, BlockButtonAction } from '@slack/bolt';
 import { z } from 'zod';
 import { decide } from '../../operations/decide.ts';
 import { describePhase } from '../../operations/phase-info.ts';
-import { ACTION_PREFIX, decidedMessage } from '../blocks/prompt.ts';
+import { ACTION_PREFIX, decidedMessage, expiredMessage } from '../blocks/prompt.ts';
 import type { BotDeps } from '../deps.ts';
 
 const ButtonClick = z.object({
@@ -37,6 +37,16 @@ export function registerPromptButtons(app: App, deps: BotDeps): void {
       isApprover: deps.isApprover,
     });
     if (!outcome.ok) {
+      const old = outcome.expired;
+      if (old?.channel && old.ts) {
+        const operation = (await deps.store.getOperation(old.operationId))!;
+        const { title } = describePhase(deps.config.clusters[operation.cluster], operation, old.phase);
+        await client.chat.update({
+          channel: old.channel,
+          ts: old.ts,
+          ...expiredMessage(title, old.expiresAt),
+        });
+      }
       await client.chat.postEphemeral({
         channel,
         user: user.id,

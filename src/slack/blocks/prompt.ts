@@ -75,3 +75,12 @@ export function failureMessage(
     blocks: [section(`:x: *${phase} failed*: ${escapeText(message)}${paused}`), buttons(specs)],
   };
 }
+
+/** An expired prompt, once a fresh one has been posted below it. */
+export function expiredMessage(title: string, at: Date): { text: string; blocks: KnownBlock[] } {
+  const text = `${title}: expired at ${clock(at)}; a fresh prompt is below`;
+  return {
+    text,
+    blocks: [section(`:hourglass: *${title}*: expired at ${clock(at)}; a fresh prompt is below`)],
+  };
+}

@@ -1,9 +1,9 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { resolveCluster } from '../../config/resolve-cluster.ts';
 import { describeError, PachopsError } from '../../errors.ts';
 import { makeBackupId } from '../../storage/layout.ts';
 import type { BotDeps, CommandRequest } from '../deps.ts';
 import type { PachCommand } from './parse.ts';
-import { resolveCluster } from './resolve-cluster.ts';
 
 /**
  * `/pach backup`: validate, authorise, record the operation (the database refuses a second active one),
@@ -29,16 +29,21 @@ export async function handleBackup(
       permanent: true,
     });
   }
-  const now = new Date();
-  const operation = await deps.store.createOperation({
-    id: randomUUID(),
-    kind: 'backup',
-    cluster: cluster.name,
-    requestedBy: request.userId,
-    via: 'slack',
-    options: { note: command.note, skipDatabases: command.skipDatabases, dryRun: command.dryRun },
-    backupId: makeBackupId(cluster.name, now, randomBytes(2).toString('hex')),
-  });
+  const operation = await deps.store
+    .createOperation({
+      id: randomUUID(),
+      kind: 'backup',
+      cluster: cluster.name,
+      requestedBy: request.userId,
+      via: 'slack',
+      options: { note: command.note, skipDatabases: command.skipDatabases, dryRun: command.dryRun },
+      backupId: makeBackupId(cluster.name, new Date(), randomBytes(2).toString('hex')),
+    })
+    .catch(async (error) => {
+      if (error instanceof PachopsError && error.code === 'OPERATION_ACTIVE')
+        throw await activeRefusal(deps, cluster.name);
+      throw error;
+    });
   await deps.store.audit({
     operationId: operation.id,
     cluster: cluster.name,
@@ -60,4 +65,17 @@ export async function handleBackup(
       cause: error,
     });
   }
+}
+
+/** The refusal for a second operation, in Slack's terms: who started the active one and where it is. */
+async function activeRefusal(deps: BotDeps, cluster: string): Promise<PachopsError> {
+  const active = await deps.store.activeOperation(cluster);
+  const where = active?.thread ? ` (its thread is in <#${active.thread.channel}>)` : '';
+  const what = active
+    ? `: ${active.kind} \`${active.backupId}\`, ${active.status}, requested by ${active.via === 'slack' ? `<@${active.requestedBy}>` : active.requestedBy}${where}`
+    : '';
+  return new PachopsError('OPERATION_ACTIVE', `${cluster} already has an active operation${what}`, {
+    permanent: true,
+    hint: 'only one operation per cluster runs at a time; finish or abort that one first',
+  });
 }

@@ -1,10 +1,10 @@
+import { resolveCluster } from '../../config/resolve-cluster.ts';
 import { PachopsError } from '../../errors.ts';
 import { formatBackupDetail, formatBackupTable } from '../../storage/backup-summary.ts';
 import { isBackupId } from '../../storage/layout.ts';
 import { listBackups, readManifest } from '../../storage/manifest.ts';
 import type { BotDeps, CommandRequest } from '../deps.ts';
 import { USAGE } from './parse.ts';
-import { resolveCluster } from './resolve-cluster.ts';
 
 /** `/pach status`: operations in progress, where they stand, whether a cluster is paused. */
 export async function handleStatus(deps: BotDeps, request: CommandRequest): Promise<void> {

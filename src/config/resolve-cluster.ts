@@ -1,5 +1,5 @@
-import type { ClusterConfig, Config } from '../../config/load.ts';
-import { PachopsError } from '../../errors.ts';
+import { PachopsError } from '../errors.ts';
+import type { ClusterConfig, Config } from './load.ts';
 
 /** The named cluster, or the only one configured; a clear refusal otherwise. */
 export function resolveCluster(config: Config, name: string | undefined): ClusterConfig {

@@ -1,0 +1,447 @@
+/**
+ * mirrorBucket (src/storage/mirror.ts) with the object list (object-list.ts) and the listings
+ * (listing.ts), against the run's real Ceph RGW and an in-process s3rver (a second, different endpoint).
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import type { S3Target as ConfigS3Target } from '../../src/config/load.ts';
+import { PachopsError } from '../../src/errors.ts';
+import { changedObjectKey, objectListKey, RESERVED_PREFIX } from '../../src/storage/layout.ts';
+import { compareKeys, listObjects, type ObjectEntry } from '../../src/storage/listing.ts';
+import { type MirrorProgress, type MirrorResult, mirrorBucket } from '../../src/storage/mirror.ts';
+import { type ObjectListEntry, readObjectList, writeObjectList } from '../../src/storage/object-list.ts';
+import { type Bucket, openBucket } from '../../src/storage/s3.ts';
+import { makeS3Client, type S3Target } from '../harness/s3-client.ts';
+import { type S3rverServer, startS3rver } from '../harness/s3rver.ts';
+import { stackEnv, uniqueName } from '../harness/stack-env.ts';
+
+const env = stackEnv();
+const MiB = 1024 * 1024;
+
+/** A server with a client for the test's own reads and writes (not src/'s). */
+interface Server {
+  target: S3Target;
+  client: S3Client;
+  createBucket(name: string): Promise<void>;
+}
+
+let rgw: Server;
+let s3rverServer: S3rverServer;
+let s3rver: Server;
+const opened: Bucket[] = [];
+
+beforeAll(async () => {
+  if (!env.rgw) throw new Error('these tests need the run’s RGW (PACHOPS_TEST_RGW is 0)');
+  rgw = { target: env.rgw, client: makeS3Client(env.rgw), createBucket: env.rgw.createBucket };
+  s3rverServer = await startS3rver();
+  s3rver = {
+    target: s3rverServer,
+    client: makeS3Client(s3rverServer),
+    createBucket: s3rverServer.createBucket,
+  };
+});
+
+afterAll(async () => {
+  for (const bucket of opened) bucket.client.destroy();
+  rgw?.client.destroy();
+  s3rver?.client.destroy();
+  await s3rverServer?.stop();
+});
+
+/** src/'s view of a bucket on a server (what the config loader would produce). */
+function open(server: Server, name: string): Bucket {
+  const location: ConfigS3Target = {
+    bucket: name,
+    endpoint: server.target.endpoint,
+    region: server.target.region,
+    forcePathStyle: true,
+    credentials: { accessKeyId: server.target.accessKeyId, secretAccessKey: server.target.secretAccessKey },
+  };
+  const bucket = openBucket(location);
+  opened.push(bucket);
+  return bucket;
+}
+
+async function newBucket(server: Server, prefix: string): Promise<Bucket> {
+  const name = uniqueName(prefix);
+  await server.createBucket(name);
+  return open(server, name);
+}
+
+/** A Pachyderm-like chunk key. */
+function chunkKey(): string {
+  const gen = Math.floor(Math.random() * 0xffff);
+  return `chunk/${randomBytes(32).toString('hex')}.${gen.toString(16).padStart(16, '0')}`;
+}
+
+interface Written {
+  key: string;
+  body: Buffer;
+}
+
+function smallObjects(count: number, sizes: [number, number] = [1, 4096]): Written[] {
+  return Array.from({ length: count }, () => ({
+    key: chunkKey(),
+    body: randomBytes(sizes[0] + Math.floor(Math.random() * (sizes[1] - sizes[0] + 1))),
+  }));
+}
+
+async function runLimited<T>(items: T[], limit: number, run: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) await run(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+}
+
+async function putAll(server: Server, bucket: string, objects: Written[]): Promise<void> {
+  await runLimited(objects, 32, async ({ key, body }) => {
+    await server.client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+  });
+}
+
+/** A multipart object (ETag `…-N`), as large chunk writers produce. */
+async function putMultipart(server: Server, bucket: string, key: string, body: Buffer): Promise<void> {
+  await new Upload({
+    client: server.client,
+    params: { Bucket: bucket, Key: key, Body: body },
+    partSize: 5 * MiB,
+  }).done();
+}
+
+/** Every object as the server lists it, keyed by key (the test's own paginated listing). */
+async function listAll(server: Server, bucket: string): Promise<Map<string, { size: number; etag: string }>> {
+  const objects = new Map<string, { size: number; etag: string }>();
+  let token: string | undefined;
+  do {
+    const page = await server.client.send(
+      new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }),
+    );
+    for (const o of page.Contents ?? [])
+      objects.set(o.Key!, { size: o.Size ?? -1, etag: (o.ETag ?? '').replaceAll('"', '') });
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return objects;
+}
+
+async function sha256Of(server: Server, bucket: string, key: string): Promise<string> {
+  const response = await server.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  const hash = createHash('sha256');
+  for await (const chunk of response.Body as Readable) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+const sha256 = (body: Buffer) => createHash('sha256').update(body).digest('hex');
+
+async function readList(bucket: Bucket, key: string): Promise<ObjectListEntry[]> {
+  const entries: ObjectListEntry[] = [];
+  for await (const entry of readObjectList(bucket, key)) entries.push(entry);
+  return entries;
+}
+
+function mirror(
+  source: Bucket,
+  target: Bucket,
+  _backupId: string,
+  extra: { objectList?: ReturnType<typeof writeObjectList>; concurrency?: number; signal?: AbortSignal } = {},
+): Promise<MirrorResult> {
+  return mirrorBucket({
+    source,
+    target,
+    changedKeyFor: changedObjectKey,
+    objectList: extra.objectList,
+    concurrency: extra.concurrency ?? 16,
+    signal: extra.signal,
+  });
+}
+
+/** A mirror that writes the backup's object list; returns the result and the list read back. */
+async function mirrorWithList(source: Bucket, target: Bucket, backupId: string) {
+  const listKey = objectListKey(backupId);
+  const objectList = writeObjectList(target, listKey);
+  let result: MirrorResult;
+  try {
+    result = await mirror(source, target, backupId, { objectList });
+  } catch (error) {
+    objectList.abort();
+    throw error;
+  }
+  const written = await objectList.finish();
+  return { result, written, list: await readList(target, listKey) };
+}
+
+const byKey = (a: { key: string }, b: { key: string }) => compareKeys(a.key, b.key);
+
+describe('one RGW (server-side copies)', () => {
+  let source: Bucket;
+  let target: Bucket;
+  let objects: Written[];
+  let large: Written[];
+
+  beforeAll(async () => {
+    source = await newBucket(rgw, 'mirror-src');
+    target = await newBucket(rgw, 'mirror-dst');
+    objects = smallObjects(300);
+    large = [
+      { key: chunkKey(), body: randomBytes(20 * MiB) },
+      { key: chunkKey(), body: randomBytes(20 * MiB + 12345) },
+    ];
+    await putAll(rgw, source.name, [...objects, large[0]!]);
+    await putMultipart(rgw, source.name, large[1]!.key, large[1]!.body);
+  });
+
+  test('a full mirror copies every object and writes an object list that reads back', async () => {
+    const all = [...objects, ...large];
+    const totalBytes = all.reduce((sum, o) => sum + o.body.length, 0);
+    const sourceListing = await listAll(rgw, source.name);
+    expect(sourceListing.get(large[1]!.key)?.etag).toMatch(/-\d+$/); // really multipart
+
+    const { result, written, list } = await mirrorWithList(source, target, 'b1');
+
+    expect(result).toMatchObject({
+      serverSide: true,
+      listed: 302,
+      listedBytes: totalBytes,
+      copied: 302,
+      copiedBytes: totalBytes,
+      changed: 0,
+    });
+    expect(written).toEqual({ count: 302, bytes: totalBytes });
+    // the object list: every source object, in byte order, with its size and ETag
+    const expected = [...sourceListing].map(([key, { size, etag }]) => ({ key, size, etag })).sort(byKey);
+    expect(list).toEqual(expected);
+    // the target's root holds every key with its size and content
+    const targetListing = await listAll(rgw, target.name);
+    const root = [...targetListing].filter(([key]) => !key.startsWith(RESERVED_PREFIX));
+    expect(new Map(root.map(([key, { size }]) => [key, size]))).toEqual(
+      new Map(all.map((o) => [o.key, o.body.length])),
+    );
+    for (const o of objects.slice(0, 20))
+      expect(await sha256Of(rgw, target.name, o.key)).toBe(sha256(o.body));
+    for (const o of large) expect(await sha256Of(rgw, target.name, o.key)).toBe(sha256(o.body));
+  });
+
+  test('a second run copies nothing', async () => {
+    const { result, list } = await mirrorWithList(source, target, 'b2');
+    expect(result).toMatchObject({ listed: 302, copied: 0, copiedBytes: 0, changed: 0 });
+    expect(list).toHaveLength(302);
+  });
+
+  test('after objects are added only those are copied', async () => {
+    const added = smallObjects(7, [100, 200]);
+    await putAll(rgw, source.name, added);
+    const before = await listAll(rgw, target.name);
+
+    const { result, list } = await mirrorWithList(source, target, 'b3');
+
+    expect(result).toMatchObject({
+      listed: 309,
+      copied: 7,
+      copiedBytes: added.reduce((sum, o) => sum + o.body.length, 0),
+      changed: 0,
+    });
+    expect(list).toHaveLength(309);
+    const after = await listAll(rgw, target.name);
+    const newKeys = [...after.keys()].filter((key) => !before.has(key) && !key.startsWith(RESERVED_PREFIX));
+    expect(newKeys.sort()).toEqual(added.map((o) => o.key).sort());
+    objects.push(...added);
+  });
+
+  test('a changed key goes to its changedKeyFor location; the root object is not overwritten', async () => {
+    const victim = objects[42]!;
+    const oldEtag = (await listAll(rgw, target.name)).get(victim.key)!.etag;
+    const newBody = randomBytes(victim.body.length + 10);
+    await rgw.client.send(new PutObjectCommand({ Bucket: source.name, Key: victim.key, Body: newBody }));
+
+    const { result, list } = await mirrorWithList(source, target, 'b4');
+
+    expect(result).toMatchObject({ listed: 309, copied: 1, copiedBytes: newBody.length, changed: 1 });
+    const newEtag = (await listAll(rgw, source.name)).get(victim.key)!.etag;
+    const stored = changedObjectKey(victim.key, newEtag);
+    expect(list.find((e) => e.key === victim.key)).toMatchObject({ size: newBody.length, stored });
+    expect(list.filter((e) => e.stored)).toHaveLength(1);
+    // the older backups' version is untouched at the root; the new one is under .pachops/versions/
+    expect(await sha256Of(rgw, target.name, victim.key)).toBe(sha256(victim.body));
+    expect((await listAll(rgw, target.name)).get(victim.key)?.etag).toBe(oldEtag);
+    expect(await sha256Of(rgw, target.name, stored)).toBe(sha256(newBody));
+    // The next backup lists the same version and copies nothing: one content is stored once.
+    const again = await mirrorWithList(source, target, 'b5');
+    expect(again.result).toMatchObject({ listed: 309, copied: 0, changed: 1 });
+    expect(again.list.find((e) => e.key === victim.key)?.stored).toBe(stored);
+  });
+});
+
+describe('across endpoints (streamed copies)', () => {
+  const crossObjects = smallObjects(40);
+  const crossLarge: Written[] = [
+    { key: chunkKey(), body: randomBytes(20 * MiB) },
+    { key: chunkKey(), body: randomBytes(19 * MiB + 777) },
+  ];
+  const all = [...crossObjects, ...crossLarge];
+  let rgwSource: Bucket;
+
+  beforeAll(async () => {
+    rgwSource = await newBucket(rgw, 'mirror-x-src');
+    await putAll(rgw, rgwSource.name, [...crossObjects, crossLarge[0]!]);
+    await putMultipart(rgw, rgwSource.name, crossLarge[1]!.key, crossLarge[1]!.body);
+  });
+
+  async function expectSameContent(server: Server, bucket: string) {
+    const listing = await listAll(server, bucket);
+    expect(new Map([...listing].map(([key, { size }]) => [key, size]))).toEqual(
+      new Map(all.map((o) => [o.key, o.body.length])),
+    );
+    await runLimited(all, 8, async (o) => {
+      expect(await sha256Of(server, bucket, o.key)).toBe(sha256(o.body));
+    });
+  }
+
+  test('RGW → s3rver streams every object; sizes and bytes match; a rerun copies nothing', async () => {
+    const target = await newBucket(s3rver, 'mirror-x-s3rver');
+    const result = await mirror(rgwSource, target, 'x1', { concurrency: 8 });
+    expect(result).toMatchObject({ serverSide: false, listed: 42, copied: 42, changed: 0 });
+    expect(result.copiedBytes).toBe(all.reduce((sum, o) => sum + o.body.length, 0));
+    await expectSameContent(s3rver, target.name);
+    expect(await mirror(rgwSource, target, 'x2')).toMatchObject({ copied: 0, changed: 0 });
+  });
+
+  test('s3rver → RGW streams every object; sizes and bytes match; a rerun copies nothing', async () => {
+    const s3rverSource = await newBucket(s3rver, 'mirror-x-s3rver-src');
+    await putAll(s3rver, s3rverSource.name, all);
+    const target = await newBucket(rgw, 'mirror-x-dst');
+    const result = await mirror(s3rverSource, target, 'x3', { concurrency: 8 });
+    expect(result).toMatchObject({ serverSide: false, listed: 42, copied: 42, changed: 0 });
+    await expectSameContent(rgw, target.name);
+    expect(await mirror(s3rverSource, target, 'x4')).toMatchObject({ copied: 0, changed: 0 });
+  });
+});
+
+test('listing more than 1000 keys pages through ListObjectsV2, on both sides of the merge-join', async () => {
+  const source = await newBucket(rgw, 'mirror-pages-src');
+  const target = await newBucket(rgw, 'mirror-pages-dst');
+  const many = smallObjects(1234, [1, 64]);
+  await putAll(rgw, source.name, many);
+  let listCalls = 0;
+  for (const bucket of [source, target]) {
+    bucket.client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'ListObjectsV2Command') listCalls++;
+        return next(args);
+      },
+      { step: 'initialize' },
+    );
+  }
+
+  const listed: ObjectEntry[] = [];
+  for await (const entry of listObjects(source)) listed.push(entry);
+  expect(listCalls).toBe(2);
+  expect(listed.map((e) => e.key)).toEqual(many.map((o) => o.key).sort());
+  expect(listed.map((e) => e.size)).toEqual([...many].sort(byKey).map((o) => o.body.length));
+
+  expect(await mirror(source, target, 'p1', { concurrency: 32 })).toMatchObject({
+    listed: 1234,
+    copied: 1234,
+  });
+  // the target's listing must page too, or the second run would copy the keys after the first 1000 again
+  listCalls = 0;
+  expect(await mirror(source, target, 'p2')).toMatchObject({ listed: 1234, copied: 0, changed: 0 });
+  expect(listCalls).toBe(4);
+});
+
+describe("the target's .pachops/ prefix", () => {
+  const manifest = `${RESERVED_PREFIX}backups/old-20260101t000000z-abcd/manifest.json`;
+  const version = `${RESERVED_PREFIX}versions/old-20260101t000000z-abcd/chunk/aa.0000000000000001`;
+
+  test('is skipped: not listed, not in the object list, left as it is', async () => {
+    const source = await newBucket(rgw, 'mirror-res-src');
+    const target = await newBucket(rgw, 'mirror-res-dst');
+    const sourceObjects = smallObjects(10);
+    await putAll(rgw, source.name, sourceObjects);
+    const ours = [
+      { key: manifest, body: Buffer.from('{"backupId":"old"}') },
+      { key: version, body: randomBytes(99) },
+    ];
+    await putAll(rgw, target.name, ours);
+
+    const { result, list } = await mirrorWithList(source, target, 'r1');
+
+    expect(result).toMatchObject({ listed: 10, copied: 10, changed: 0 });
+    expect(list.map((e) => e.key)).toEqual(sourceObjects.map((o) => o.key).sort());
+    for (const o of ours) expect(await sha256Of(rgw, target.name, o.key)).toBe(sha256(o.body));
+    const skipped: ObjectEntry[] = [];
+    for await (const entry of listObjects(target, { skipPrefix: RESERVED_PREFIX })) skipped.push(entry);
+    expect(skipped.map((e) => e.key)).toEqual(sourceObjects.map((o) => o.key).sort());
+  });
+
+  test('a source that holds .pachops/ (a reused backup bucket) neither overwrites nor pollutes it', async () => {
+    const source = await newBucket(rgw, 'mirror-res2-src');
+    const target = await newBucket(rgw, 'mirror-res2-dst');
+    const sourceObjects = smallObjects(5);
+    const ownManifest = Buffer.from('{"backupId":"the target’s own backup"}');
+    await putAll(rgw, source.name, [
+      ...sourceObjects,
+      { key: manifest, body: Buffer.from('{"backupId":"the source bucket’s old backup"}') },
+    ]);
+    await putAll(rgw, target.name, [{ key: manifest, body: ownManifest }]);
+
+    const first = await mirror(source, target, 'r2');
+    expect(await sha256Of(rgw, target.name, manifest)).toBe(sha256(ownManifest));
+    expect(first.copied).toBe(5);
+    expect(await mirror(source, target, 'r3')).toMatchObject({ copied: 0 });
+  });
+});
+
+test('a mirror into a bucket that does not exist fails permanently, naming the bucket and the S3 error', async () => {
+  const source = await newBucket(rgw, 'mirror-nb-src');
+  await putAll(rgw, source.name, smallObjects(3));
+  const missing = open(rgw, uniqueName('no-such-bucket'));
+
+  const error = await mirror(source, missing, 'n1').catch((e: unknown) => e);
+
+  expect(error).toBeInstanceOf(PachopsError);
+  expect((error as PachopsError).permanent).toBe(true);
+  expect((error as PachopsError).message).toContain(missing.name);
+  expect((error as PachopsError).message).toContain('NoSuchBucket');
+  // and the other way round
+  const fromMissing = await mirror(missing, source, 'n2').catch((e: unknown) => e);
+  expect(fromMissing).toBeInstanceOf(PachopsError);
+  expect((fromMissing as PachopsError).permanent).toBe(true);
+  expect((fromMissing as PachopsError).message).toContain(missing.name);
+});
+
+test('an aborted signal stops the mirror: it rejects with ABORTED and nothing is copied afterwards', async () => {
+  const source = await newBucket(rgw, 'mirror-ab-src');
+  const target = await newBucket(s3rver, 'mirror-ab-dst');
+  await putAll(rgw, source.name, smallObjects(300, [1000, 2000]));
+  const controller = new AbortController();
+  let copiedAtAbort = -1;
+
+  const started = Date.now();
+  const error = await mirrorBucket({
+    source,
+    target,
+    changedKeyFor: changedObjectKey,
+    concurrency: 4,
+    signal: controller.signal,
+    onProgress: (progress: MirrorProgress) => {
+      // an abort from outside (Ctrl-C, a job cancelled), arriving while copies are in flight
+      if (progress.copied >= 20 && copiedAtAbort < 0) {
+        copiedAtAbort = progress.copied;
+        setTimeout(() => controller.abort(), 0);
+      }
+    },
+  }).catch((e: unknown) => e);
+
+  expect(copiedAtAbort).toBeGreaterThanOrEqual(20);
+  expect(Date.now() - started).toBeLessThan(10_000);
+  const settled = (await listAll(s3rver, target.name)).size;
+  expect(settled).toBeLessThan(300);
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  expect((await listAll(s3rver, target.name)).size).toBe(settled);
+  // an abort is not a failure to retry
+  expect(error).toBeInstanceOf(PachopsError);
+  expect((error as PachopsError).code).toBe('ABORTED');
+  expect((error as PachopsError).permanent).toBe(true);
+});
