@@ -184,8 +184,8 @@ describe('a backup of a live cluster, approved phase by phase', () => {
     const files = await listKeys(scenario.names.backup, prefix);
     expect([...files.keys()].map((k) => k.slice(prefix.length)).sort()).toEqual(
       [
-        'db/' + scenario.names.dex + '.dump',
-        'db/' + scenario.names.pachyderm + '.dump',
+        `db/${scenario.names.dex}.dump`,
+        `db/${scenario.names.pachyderm}.dump`,
         'helm-values.yaml',
         'manifest.json',
         'objects.jsonl.gz',

@@ -5,11 +5,11 @@
  * one who typed or clicked only, and starts nothing.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import pg from 'pg';
 import { click, requestBackup, waitForPrompt } from '../harness/drive.ts';
 import { CHANNELS, type Scenario, startScenario, USERS } from '../harness/scenario.ts';
 import { type SlackMessage, signSlackRequest } from '../harness/slack/slack-standin.ts';
 import { stackEnv } from '../harness/stack-env.ts';
+import { endActiveOperations, queryState } from '../harness/state-db.ts';
 
 const APPROVE = 'pachops:approve';
 const REJECT = 'pachops:reject';
@@ -29,48 +29,11 @@ afterAll(async () => {
   await scenario?.stop();
 });
 
-/** A failed test must not leave its operation active (the next `/pach backup` would be refused): stop it. */
-afterEach(async () => {
-  const clicked = new Set<string>();
-  await scenario.slack.waitFor(
-    async () => {
-      const active = await sql<{ channel: string | null; ts: string | null }>(
-        `SELECT p.channel, p.ts FROM operations o
-         LEFT JOIN prompts p ON p.operation_id = o.id AND p.status = 'pending' WHERE o.finished_at IS NULL`,
-      );
-      if (!active.length) return true;
-      const { channel, ts } = active[0];
-      const message = channel ? scenario.slack.messages(channel).find((m) => m.ts === ts) : undefined;
-      const stop = [REJECT, 'pachops:resume', 'pachops:abort'].find(
-        (a) => message && scenario.slack.findButton(message, a),
-      );
-      if (message && stop && !clicked.has(message.ts)) {
-        clicked.add(message.ts);
-        const input = {
-          userId: USERS.approver,
-          channelId: message.channel,
-          messageTs: message.ts,
-          actionId: stop,
-        };
-        await scenario.slack.click(scenario.bot!.url, input);
-      }
-      return false;
-    },
-    { timeoutMs: 20_000, intervalMs: 200, what: 'every operation to end' },
-  );
-  await scenario.kube.waitForSettled(undefined, 10_000);
-}, 35_000);
+afterEach(() => endActiveOperations(scenario), 35_000);
 
 /** A query on the bot's state database (tables operations, phases, prompts, audit). */
-async function sql<T = Record<string, unknown>>(text: string, ...params: unknown[]): Promise<T[]> {
-  const client = new pg.Client({ connectionString: scenario.dbUrl(scenario.names.state) });
-  await client.connect();
-  try {
-    return (await client.query(text, params)).rows as T[];
-  } finally {
-    await client.end();
-  }
-}
+const sql = <T = Record<string, unknown>>(text: string, ...params: unknown[]) =>
+  queryState<T>(scenario, text, ...params);
 
 interface OperationRow {
   id: string;
