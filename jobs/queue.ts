@@ -16,9 +16,11 @@ export const PhaseJobData = z.object({
 export type PhaseJobData = z.infer<typeof PhaseJobData>;
 
 export function createPhaseQueue(redis: Config['redis']): Queue {
+  // Producers fail fast while Redis is away (no offline queue): a click is then refused and can be
+  // repeated, rather than hanging until Redis returns.
   return new Queue(PHASE_QUEUE, {
     prefix: redis.prefix,
-    connection: { url: redis.url, maxRetriesPerRequest: null },
+    connection: { url: redis.url, maxRetriesPerRequest: null, enableOfflineQueue: false },
   });
 }
 
@@ -29,15 +31,35 @@ export function createPhaseQueue(redis: Config['redis']): Queue {
 export function createQueueDispatcher(store: StateStore, queue: Queue, retry: Config['jobs']): Dispatcher {
   return {
     async dispatch(operationId: string, phase: BackupPhase, approvedBy?: string) {
+      const before = await store.getOperation(operationId);
+      const previous = await store.getPhase(operationId, phase);
+      // Marked queued before the job exists, so that a fast worker's `running` is never overwritten.
       const run = await store.queuePhase(operationId, phase, approvedBy);
       const data: PhaseJobData = { operationId, phase, run };
-      await queue.add(phase, data, {
-        jobId: `${operationId}.${phase}.${run}`,
-        attempts: retry.attempts,
-        backoff: { type: 'exponential', delay: retry.backoffSeconds * 1000 },
-        removeOnComplete: { count: 1000 },
-        removeOnFail: { count: 1000 },
-      });
+      try {
+        await queue.add(phase, data, {
+          jobId: `${operationId}.${phase}.${run}`,
+          attempts: retry.attempts,
+          backoff: { type: 'exponential', delay: retry.backoffSeconds * 1000 },
+          removeOnComplete: { count: 1000 },
+          removeOnFail: { count: 1000 },
+        });
+      } catch (error) {
+        await store.unqueuePhase(
+          operationId,
+          phase,
+          previous?.status ?? 'pending',
+          before?.status ?? 'running',
+        );
+        throw new PachopsError(
+          'QUEUE_UNAVAILABLE',
+          `could not enqueue ${phase}: Redis: ${(error as Error).message}`,
+          {
+            cause: error,
+            hint: 'nothing was started; try again once Redis answers',
+          },
+        );
+      }
     },
   };
 }

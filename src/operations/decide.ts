@@ -1,3 +1,4 @@
+import { describeError } from '../errors.ts';
 import { advance, type FlowDeps, finishOperation } from './advance.ts';
 import { mayDecide } from './approval-policy.ts';
 import type { Decision, Prompt } from './prompts.ts';
@@ -46,11 +47,20 @@ export async function decide(
     action: `${prompt.phase}.${input.decision}`,
     details: { promptId: prompt.id, at },
   });
-  return {
-    ok: true,
-    prompt: claim.prompt,
-    text: await act(deps, claim.prompt, input.decision, input.userId),
-  };
+  try {
+    return {
+      ok: true,
+      prompt: claim.prompt,
+      text: await act(deps, claim.prompt, input.decision, input.userId),
+    };
+  } catch (error) {
+    // Nothing started (the queue refused the job): the prompt stays open for another click.
+    await deps.prompts.release(claim.prompt.id);
+    return {
+      ok: false,
+      text: `Could not ${input.decision}: ${describeError(error)}. The prompt is still open.`,
+    };
+  }
 }
 
 async function act(deps: FlowDeps, prompt: Prompt, decision: Decision, userId: string): Promise<string> {

@@ -98,6 +98,15 @@ export class PromptStore {
     return { ok: false, reason: 'expired', prompt };
   }
 
+  /** Re-opens a claimed prompt whose action could not be started, so that the next click can try again. */
+  async release(id: string): Promise<void> {
+    await this.pool.query(
+      `UPDATE prompts SET status = 'pending', decision = NULL, decided_by = NULL, decided_at = NULL
+       WHERE id = $1 AND status = 'decided'`,
+      [id],
+    );
+  }
+
   async supersede(operationId: string): Promise<void> {
     await this.pool.query(
       `UPDATE prompts SET status = 'superseded' WHERE operation_id = $1 AND status = 'pending'`,

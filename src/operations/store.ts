@@ -191,6 +191,20 @@ export class StateStore {
     return rows[0].runs;
   }
 
+  /** Undoes queuePhase when the job could not be enqueued. */
+  async unqueuePhase(
+    operationId: string,
+    name: BackupPhase,
+    status: PhaseStatus,
+    operationStatus: OperationStatus,
+  ) {
+    await this.pool.query(
+      `UPDATE phases SET status = $3, runs = greatest(runs - 1, 0) WHERE operation_id = $1 AND name = $2 AND status = 'queued'`,
+      [operationId, name, status],
+    );
+    await this.setStatus(operationId, operationStatus);
+  }
+
   async updatePhase(
     operationId: string,
     name: BackupPhase,

@@ -119,47 +119,46 @@ interface CopyInput {
   signal?: AbortSignal;
 }
 
-async function copyObject({
-  source,
-  target,
-  object,
-  destinationKey,
-  serverSide,
-  signal,
-}: CopyInput): Promise<void> {
-  try {
-    if (serverSide && object.size <= COPY_OBJECT_LIMIT) {
-      await target.client.send(
-        new CopyObjectCommand({
-          Bucket: target.name,
-          Key: destinationKey,
-          CopySource: encodeURI(`${source.name}/${object.key}`),
-        }),
-        { abortSignal: signal },
-      );
-      return;
-    }
-    const response = await source.client.send(
-      new GetObjectCommand({ Bucket: source.name, Key: object.key }),
-      {
+/** A streamed copy is not retried by the SDK (its body cannot be replayed), so it is retried here, whole. */
+const STREAMED_ATTEMPTS = 3;
+
+async function copyObject(input: CopyInput): Promise<void> {
+  const { source, target, object, destinationKey, serverSide, signal } = input;
+  const what = `copy ${object.key} from ${source.name} to ${target.name}/${destinationKey}`;
+  if (serverSide && object.size <= COPY_OBJECT_LIMIT) {
+    const copySource = encodeURI(`${source.name}/${object.key}`);
+    await target.client
+      .send(new CopyObjectCommand({ Bucket: target.name, Key: destinationKey, CopySource: copySource }), {
         abortSignal: signal,
-      },
-    );
-    const body = response.Body as Readable;
-    if (object.size > SINGLE_PUT_LIMIT) {
-      await uploadStream(target, destinationKey, body, { signal });
-    } else {
-      await target.client.send(
-        new PutObjectCommand({
-          Bucket: target.name,
-          Key: destinationKey,
-          Body: body,
-          ContentLength: object.size,
-        }),
-        { abortSignal: signal },
-      );
-    }
-  } catch (error) {
-    throw s3Error(error, `copy ${object.key} from ${source.name} to ${target.name}/${destinationKey}`);
+      })
+      .catch((error) => {
+        throw s3Error(error, what);
+      });
+    return;
   }
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await streamObject(input);
+    } catch (error) {
+      const wrapped = s3Error(error, what);
+      if (wrapped.permanent || signal?.aborted || attempt >= STREAMED_ATTEMPTS) throw wrapped;
+    }
+  }
+}
+
+async function streamObject({ source, target, object, destinationKey, signal }: CopyInput): Promise<void> {
+  const response = await source.client.send(new GetObjectCommand({ Bucket: source.name, Key: object.key }), {
+    abortSignal: signal,
+  });
+  const body = response.Body as Readable;
+  if (object.size > SINGLE_PUT_LIMIT) return uploadStream(target, destinationKey, body, { signal });
+  await target.client.send(
+    new PutObjectCommand({
+      Bucket: target.name,
+      Key: destinationKey,
+      Body: body,
+      ContentLength: object.size,
+    }),
+    { abortSignal: signal },
+  );
 }

@@ -4,6 +4,8 @@ import { S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import type { S3Target } from '../config/load.ts';
 import { PachopsError } from '../errors.ts';
 
+const QUIET_LOGGER = { trace() {}, debug() {}, info() {}, warn() {}, error() {} };
+
 /** A bucket and the client that reaches it. */
 export interface Bucket {
   client: S3Client;
@@ -24,6 +26,8 @@ export function openBucket(target: S3Target, options: { maxSockets?: number } = 
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
     retryMode: 'adaptive',
+    // Failures are rethrown with what was being done (s3Error); the SDK's own console warnings are noise.
+    logger: QUIET_LOGGER,
     maxAttempts: 6,
     requestHandler: {
       httpAgent: new HttpAgent({ keepAlive: true, maxSockets: options.maxSockets ?? 64 }),

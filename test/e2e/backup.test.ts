@@ -312,3 +312,12 @@ describe('a dry run', () => {
     });
   }, 60_000);
 });
+
+describe('shutdown', () => {
+  test('the bot and the worker stop gracefully on SIGTERM', async () => {
+    expect(await scenario.worker!.stop()).toBe(0);
+    expect(scenario.worker!.log()).toMatch(/worker stopped/);
+    expect(await scenario.bot!.stop()).toBe(0);
+    expect(scenario.bot!.log()).toMatch(/bot stopped/);
+  });
+});

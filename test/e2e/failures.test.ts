@@ -12,9 +12,11 @@ import {
   waitForFinish,
   waitForPrompt,
 } from '../harness/drive.ts';
+import { type RedisServer, startRedis } from '../harness/redis.ts';
 import { makeS3Client } from '../harness/s3-client.ts';
 import { CHANNELS, type Scenario, type ScenarioOptions, startScenario, USERS } from '../harness/scenario.ts';
 import { stackEnv } from '../harness/stack-env.ts';
+import { endActiveOperations } from '../harness/state-db.ts';
 
 async function start(options: Partial<ScenarioOptions> = {}): Promise<Scenario> {
   const stack = stackEnv();
@@ -23,7 +25,7 @@ async function start(options: Partial<ScenarioOptions> = {}): Promise<Scenario> 
     postgres: stack.postgres,
     s3: stack.rgw!,
     objects: 30,
-    pauseTimeoutSeconds: 3,
+    pauseTimeoutSeconds: 6,
     ...options,
   });
   await scenario.startBot();
@@ -44,36 +46,44 @@ describe('scale mode', () => {
   beforeAll(async () => {
     scenario = await start();
   }, 120_000);
+  afterEach(() => endActiveOperations(scenario), 35_000);
   afterAll(async () => {
     await scenario?.stop();
   });
 
   test('stuck pods time out the pause with a clear failure; Retry continues once they are gone', async () => {
     const release = scenario.kube.stuckPods('app=pachw');
-    const parent = await requestBackup(scenario, USERS.requester);
-    await approvePhases(scenario, parent.ts, USERS.approver, ['pause']);
-    const failure = await waitForPrompt(scenario, parent.ts, 'pachops:retry');
-    expect(failure.text).toMatch(
-      /pause failed: timed out after 3 s waiting for Pachyderm pods to terminate: 1 pod\(s\) with app=pachw still running/,
-    );
-    expect(scenario.slack.findButton(failure, 'pachops:resume')).toBeTruthy();
-    expect(scenario.slack.findButton(failure, 'pachops:abort')).toBeFalsy();
-    const checklist = scenario.slack.thread(CHANNELS.ops, parent.ts)[0];
-    expect(JSON.stringify(checklist.blocks)).toMatch(/❌ \*pause\* — failed: timed out/);
-    expect(JSON.stringify(checklist.blocks)).toMatch(/cluster paused/);
-    // The requester may not retry (a forward step); an approver may.
-    await click(scenario, USERS.requester, failure, 'pachops:retry');
-    await scenario.slack.waitFor(() =>
-      scenario.slack
-        .ephemerals({ userId: USERS.requester })
-        .find((e) => /only approvers can retry/.test(e.text)),
-    );
-    release();
-    await click(scenario, USERS.approver, failure, 'pachops:retry');
-    await approvePhases(scenario, parent.ts, USERS.approver, ['dump', 'mirror', 'resume', 'verify']);
-    const last = await waitForFinish(scenario, parent.ts);
-    expect(last.text).toMatch(/complete and verified/);
-    expect(counts(scenario)).toEqual({ pachd: 1, pachw: 1, edges: 2 });
+    try {
+      const parent = await requestBackup(scenario, USERS.requester);
+      await approvePhases(scenario, parent.ts, USERS.approver, ['pause']);
+      const failure = await waitForPrompt(scenario, parent.ts, 'pachops:retry');
+      expect(failure.text).toMatch(
+        /pause failed: timed out after 6 s waiting for Pachyderm pods to terminate: 1 pod\(s\) with app=pachw still running/,
+      );
+      expect(scenario.slack.findButton(failure, 'pachops:resume')).toBeTruthy();
+      expect(scenario.slack.findButton(failure, 'pachops:abort')).toBeFalsy();
+      // The checklist shows where it stopped (updated just after the failure message).
+      const checklist = await scenario.slack.waitFor(() => {
+        const blocks = JSON.stringify(scenario.slack.thread(CHANNELS.ops, parent.ts)[0].blocks);
+        return /❌ \*pause\* — failed: timed out/.test(blocks) && blocks;
+      });
+      expect(checklist).toMatch(/cluster paused/);
+      // The requester may not retry (a forward step); an approver may.
+      await click(scenario, USERS.requester, failure, 'pachops:retry');
+      await scenario.slack.waitFor(() =>
+        scenario.slack
+          .ephemerals({ userId: USERS.requester })
+          .find((e) => /only approvers can retry/.test(e.text)),
+      );
+      release();
+      await click(scenario, USERS.approver, failure, 'pachops:retry');
+      await approvePhases(scenario, parent.ts, USERS.approver, ['dump', 'mirror', 'resume', 'verify']);
+      const last = await waitForFinish(scenario, parent.ts);
+      expect(last.text).toMatch(/complete and verified/);
+      expect(counts(scenario)).toEqual({ pachd: 1, pachw: 1, edges: 2 });
+    } finally {
+      release();
+    }
   }, 90_000);
 
   test('a permanent failure while paused offers Resume cluster, which brings it back and ends the backup incomplete', async () => {
@@ -150,6 +160,7 @@ describe('enterprise mode (pachctl enterprise pause)', () => {
   beforeAll(async () => {
     scenario = await start({ pauseMode: 'enterprise' });
   }, 120_000);
+  afterEach(() => endActiveOperations(scenario), 35_000);
   afterAll(async () => {
     await scenario?.stop();
   });
@@ -190,4 +201,56 @@ describe('enterprise mode (pachctl enterprise pause)', () => {
     expect((await waitForFinish(scenario, parent.ts)).text).toMatch(/aborted/);
     expect(scenario.kube.getConfigMap('pachd-config')?.data?.MODE).toBe('full');
   }, 60_000);
+});
+
+describe('Redis away', () => {
+  let scenario: Scenario;
+  let redis: RedisServer;
+  beforeAll(async () => {
+    redis = await startRedis();
+    scenario = await start({ redisUrl: redis.url });
+  }, 120_000);
+  afterAll(async () => {
+    await scenario?.stop();
+    await redis?.stop();
+  });
+
+  test('an approval that cannot be enqueued is refused, starts nothing, and can be clicked again', async () => {
+    const parent = await requestBackup(scenario, USERS.requester);
+    const prompt = await waitForPrompt(scenario, parent.ts, 'pachops:approve', PHASE_TITLES.pause);
+    await redis.kill();
+    await click(scenario, USERS.approver, prompt, 'pachops:approve');
+    const refusal = await scenario.slack.waitFor(() =>
+      scenario.slack.ephemerals({ userId: USERS.approver }).find((e) => /Could not approve/.test(e.text)),
+    );
+    expect(refusal.text).toMatch(/Redis.*The prompt is still open/);
+    expect(
+      scenario.slack.findButton(
+        scenario.slack.thread(CHANNELS.ops, parent.ts).find((m) => m.ts === prompt.ts)!,
+        'pachops:approve',
+      ),
+    ).toBeTruthy();
+    expect(scenario.kube.getDeployment('pachd')?.spec.replicas).toBe(1);
+    await redis.restart();
+    // The worker reconnects on its own; the approver clicks again until the job is taken.
+    await scenario.slack.waitFor(
+      async () => {
+        const thread = scenario.slack.thread(CHANNELS.ops, parent.ts);
+        if (thread.some((m) => /^pause done in /.test(m.text))) return true;
+        const live = thread.find(
+          (m) => m.ts === prompt.ts && scenario.slack.findButton(m, 'pachops:approve'),
+        );
+        if (live) await click(scenario, USERS.approver, live, 'pachops:approve');
+        return false;
+      },
+      { timeoutMs: 30_000, intervalMs: 1000, what: 'the pause to run once Redis is back' },
+    );
+    await click(
+      scenario,
+      USERS.requester,
+      await waitForPrompt(scenario, parent.ts, 'pachops:reject'),
+      'pachops:reject',
+    );
+    expect((await waitForFinish(scenario, parent.ts)).text).toMatch(/rejected/);
+  }, 90_000);
 });
