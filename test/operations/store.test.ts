@@ -31,7 +31,7 @@ beforeAll(async () => {
 afterAll(async () => {
   // a pool a failed test left wedged must not hold the run up
   await Promise.all(
-    stores.map((s) => Promise.race([s.close(), new Promise((resolve) => setTimeout(resolve, 2000))])),
+    stores.map((s) => Promise.race([s.close(), new Promise((resolve) => setTimeout(resolve, 2000).unref())])),
   );
 });
 
