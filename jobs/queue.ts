@@ -1,8 +1,9 @@
 import { Queue, UnrecoverableError } from 'bullmq';
 import { z } from 'zod';
 import type { Config } from '../src/config/load.ts';
+import { PhaseName as PhaseNameSchema } from '../src/config/schema.ts';
 import { PachopsError } from '../src/errors.ts';
-import { BACKUP_PHASES, type BackupPhase } from '../src/operations/model.ts';
+import type { PhaseName } from '../src/operations/model.ts';
 import type { Dispatcher } from '../src/operations/ports.ts';
 import type { StateStore } from '../src/operations/store.ts';
 
@@ -10,7 +11,7 @@ export const PHASE_QUEUE = 'pachops-phases';
 
 export const PhaseJobData = z.object({
   operationId: z.string().min(1),
-  phase: z.enum(BACKUP_PHASES),
+  phase: PhaseNameSchema,
   run: z.number().int().positive(),
 });
 export type PhaseJobData = z.infer<typeof PhaseJobData>;
@@ -30,7 +31,7 @@ export function createPhaseQueue(redis: Config['redis']): Queue {
  */
 export function createQueueDispatcher(store: StateStore, queue: Queue, retry: Config['jobs']): Dispatcher {
   return {
-    async dispatch(operationId: string, phase: BackupPhase, approvedBy?: string) {
+    async dispatch(operationId: string, phase: PhaseName, approvedBy?: string) {
       const before = await store.getOperation(operationId);
       const previous = await store.getPhase(operationId, phase);
       // Marked queued before the job exists, so that a fast worker's `running` is never overwritten.

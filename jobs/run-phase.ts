@@ -1,9 +1,9 @@
 import type { ClusterConfig } from '../src/config/load.ts';
 import { describeError, PachopsError } from '../src/errors.ts';
-import { advance, type FlowDeps } from '../src/operations/advance.ts';
-import type { BackupPhase } from '../src/operations/model.ts';
-import { PHASES } from './phases/index.ts';
-import type { ClusterServices, PhaseContext } from './phases/types.ts';
+import { advance, type FlowDeps, finishOperation } from '../src/operations/advance.ts';
+import type { PhaseName } from '../src/operations/model.ts';
+import { phaseOf } from './phases/index.ts';
+import type { ClusterServices, PhaseContext, PhaseOutcome } from './phases/types.ts';
 
 export interface RunnerDeps extends FlowDeps {
   services: (cluster: ClusterConfig) => ClusterServices;
@@ -11,7 +11,7 @@ export interface RunnerDeps extends FlowDeps {
 
 export interface PhaseRun {
   operationId: string;
-  phase: BackupPhase;
+  phase: PhaseName;
   /** 1-based; the run is final when attempt ≥ maxAttempts or the error is permanent. */
   attempt: number;
   maxAttempts: number;
@@ -50,6 +50,7 @@ export async function runPhase(deps: RunnerDeps, run: PhaseRun): Promise<void> {
     cluster,
     config: deps.config,
     services: deps.services(cluster),
+    servicesOf: deps.services,
     log,
     signal: run.signal ?? new AbortController().signal,
     progress: (text) => reporter.phaseProgress(ctx.operation, run.phase, text),
@@ -58,9 +59,9 @@ export async function runPhase(deps: RunnerDeps, run: PhaseRun): Promise<void> {
     },
   };
   log.info('phase started');
-  let outcome: Awaited<ReturnType<(typeof PHASES)[BackupPhase]['run']>>;
+  let outcome: PhaseOutcome;
   try {
-    outcome = await PHASES[run.phase].run(ctx);
+    outcome = await phaseOf(operation.kind, run.phase).run(ctx);
   } catch (error) {
     await recordFailure(deps, run, error);
     throw error;
@@ -97,6 +98,12 @@ async function recordFailure(deps: RunnerDeps, run: PhaseRun, error: unknown): P
   }
   log.error({ err: error }, 'phase failed');
   await deps.store.updatePhase(run.operationId, run.phase, { status: 'failed', error: message });
+  if (run.phase === 'plan' && error instanceof PachopsError && error.permanent) {
+    // The plan only reads: when it finds the request cannot be done, nothing has changed; say why and end.
+    await deps.reporter.notice(operation, `:no_entry: ${message}`);
+    await finishOperation(deps, operation, 'refused');
+    return;
+  }
   await deps.store.setStatus(run.operationId, 'failed');
   await deps.store.audit({
     operationId: run.operationId,

@@ -1,3 +1,4 @@
+import { createHelm } from '../src/cluster/helm.ts';
 import { createKubeApi } from '../src/cluster/kube.ts';
 import { createPachctl } from '../src/cluster/pachctl.ts';
 import type { ClusterConfig, Config } from '../src/config/load.ts';
@@ -19,6 +20,7 @@ export function createServiceCache(config: Config): (cluster: ClusterConfig) => 
             ? kube
             : createKubeApi({ ...target, namespace: cluster.helm.namespace }),
         pachctl: createPachctl({ binary: config.tools.pachctl }),
+        helm: createHelm({ binary: config.tools.helm, ...target }),
         source: openBucket(cluster.objectStore, { maxSockets: cluster.mirror.concurrency * 2 }),
         backup: openBucket(cluster.backup, { maxSockets: cluster.mirror.concurrency * 2 }),
       };

@@ -3,7 +3,10 @@ import { Command, CommanderError, Option } from 'commander';
 import { runAbortCommand, runBackupCommand, runRetryCommand } from './cli/backup.ts';
 import { type CliContext, createCliContext, EXIT } from './cli/context.ts';
 import { runListCommand, runShowCommand, runStatusCommand, runVerifyCommand } from './cli/read-only.ts';
+import { runRestoreCommand } from './cli/restore.ts';
 import { ConfigError, describeError, PachopsError } from './errors.ts';
+
+const collect = (value: string, all: string[]) => [...all, value];
 
 /** `pachops`: the bot's operations without Slack, for when Slack itself is down. */
 export function buildProgram(run: (action: (ctx: CliContext) => Promise<number>) => Promise<void>): Command {
@@ -18,12 +21,7 @@ export function buildProgram(run: (action: (ctx: CliContext) => Promise<number>)
     .description('pause the cluster, dump its databases, mirror its bucket, resume, verify')
     .addOption(new Option('--cluster <name>', 'cluster to back up (default: the only one configured)'))
     .option('--note <text>', 'a note stored in the manifest')
-    .option(
-      '--skip-db <name>',
-      'leave a database out (repeatable)',
-      (v: string, all: string[]) => [...all, v],
-      [],
-    )
+    .option('--skip-db <name>', 'leave a database out (repeatable)', collect, [])
     .option('--dry-run', 'show the plan and change nothing', false)
     .option('--yes', 'approve every phase (required: a backup pauses the cluster)', false)
     .action((o) =>
@@ -33,6 +31,42 @@ export function buildProgram(run: (action: (ctx: CliContext) => Promise<number>)
           note: o.note,
           skipDb: o.skipDb,
           dryRun: o.dryRun,
+          yes: o.yes,
+        }),
+      ),
+    );
+  program
+    .command('restore')
+    .description('restore a backup into new databases and a new bucket, and redeploy Pachyderm with Helm')
+    .argument('<backup-id>')
+    .option('--to-cluster <name>', 'deploy to this cluster (default: the one backed up)')
+    .option('--db-suffix <suffix>', 'new database names: <name><suffix> (default _restored_<yyyymmdd>)')
+    .option('--db <source=target>', 'name one target database (repeatable)', collect, [])
+    .option('--overwrite <database>', 'allow replacing this existing database (repeatable)', collect, [])
+    .option('--bucket <name>', 'the new bucket (default <cluster bucket>-restored-<yyyymmdd>)')
+    .option(
+      '--reuse-backup-bucket',
+      'no copy: Pachyderm uses the backup bucket, which stops being a backup',
+      false,
+    )
+    .option('--no-deploy', 'restore databases and bucket only; leave the cluster alone')
+    .option(
+      '--safety-backup',
+      'back up what will be replaced first (default: when a live database is overwritten)',
+    )
+    .option('--no-safety-backup', 'skip the safety backup')
+    .option('--yes', 'approve every phase (required)', false)
+    .action((id, o) =>
+      run((ctx) =>
+        runRestoreCommand(ctx, id, {
+          toCluster: o.toCluster,
+          dbSuffix: o.dbSuffix,
+          db: o.db,
+          overwrite: o.overwrite,
+          bucket: o.bucket,
+          reuseBackupBucket: o.reuseBackupBucket,
+          deploy: o.deploy,
+          safetyBackup: o.safetyBackup,
           yes: o.yes,
         }),
       ),

@@ -1,18 +1,43 @@
-import type { BackupPhase } from '../../src/operations/model.ts';
-import { dumpPhase } from './dump.ts';
-import { mirrorPhase } from './mirror.ts';
+import { PachopsError } from '../../src/errors.ts';
+import type { OperationKind, PhaseName } from '../../src/operations/model.ts';
+import { dumpPhase } from './backup/dump.ts';
+import { mirrorPhase } from './backup/mirror.ts';
+import { planPhase } from './backup/plan.ts';
+import { verifyPhase } from './backup/verify.ts';
 import { pausePhase } from './pause.ts';
-import { planPhase } from './plan.ts';
+import { deployPhase } from './restore/deploy.ts';
+import { healthPhase } from './restore/health.ts';
+import { restorePlanPhase } from './restore/plan.ts';
+import { restoreBucketPhase } from './restore/restore-bucket.ts';
+import { restoreDatabasesPhase } from './restore/restore-databases.ts';
+import { safetyBackupPhase } from './restore/safety-backup.ts';
 import { resumePhase } from './resume.ts';
 import type { Phase } from './types.ts';
-import { verifyPhase } from './verify.ts';
 
-/** Every phase by name, in the order a backup runs them. */
-export const PHASES: Record<BackupPhase, Phase> = {
-  plan: planPhase,
-  pause: pausePhase,
-  dump: dumpPhase,
-  mirror: mirrorPhase,
-  resume: resumePhase,
-  verify: verifyPhase,
+/** The phases of each kind of operation; `pause` and `resume` are shared. */
+const PHASES: Record<OperationKind, Partial<Record<PhaseName, Phase>>> = {
+  backup: {
+    plan: planPhase,
+    pause: pausePhase,
+    dump: dumpPhase,
+    mirror: mirrorPhase,
+    resume: resumePhase,
+    verify: verifyPhase,
+  },
+  restore: {
+    plan: restorePlanPhase,
+    pause: pausePhase,
+    'safety-backup': safetyBackupPhase,
+    'restore-databases': restoreDatabasesPhase,
+    'restore-bucket': restoreBucketPhase,
+    deploy: deployPhase,
+    resume: resumePhase,
+    health: healthPhase,
+  },
 };
+
+export function phaseOf(kind: OperationKind, name: PhaseName): Phase {
+  const phase = PHASES[kind][name];
+  if (!phase) throw new PachopsError('PHASE_UNKNOWN', `a ${kind} has no phase ${name}`, { permanent: true });
+  return phase;
+}

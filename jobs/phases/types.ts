@@ -1,8 +1,9 @@
+import type { Helm } from '../../src/cluster/helm.ts';
 import type { KubeApi } from '../../src/cluster/kube.ts';
 import type { Pachctl } from '../../src/cluster/pachctl.ts';
 import type { ClusterConfig, Config } from '../../src/config/load.ts';
 import type { Logger } from '../../src/log.ts';
-import type { BackupPhase, Operation, OperationState } from '../../src/operations/model.ts';
+import type { Operation, OperationState, PhaseName } from '../../src/operations/model.ts';
 import type { Bucket } from '../../src/storage/s3.ts';
 
 /** The cluster-facing services a phase may use; nothing in here knows about Slack. */
@@ -11,6 +12,7 @@ export interface ClusterServices {
   /** Bound to the Helm release's namespace (the same client when it is the cluster's namespace). */
   helmKube: KubeApi;
   pachctl: Pachctl;
+  helm: Helm;
   /** Pachyderm's own bucket. */
   source: Bucket;
   backup: Bucket;
@@ -21,6 +23,8 @@ export interface PhaseContext {
   cluster: ClusterConfig;
   config: Config;
   services: ClusterServices;
+  /** Another cluster's services (a restore reads the backup bucket of the cluster it was taken of). */
+  servicesOf(cluster: ClusterConfig): ClusterServices;
   log: Logger;
   signal: AbortSignal;
   /** A line of progress for the thread (the reporter throttles it). */
@@ -37,6 +41,6 @@ export interface PhaseOutcome {
 }
 
 export interface Phase {
-  name: BackupPhase;
+  name: PhaseName;
   run(ctx: PhaseContext): Promise<PhaseOutcome>;
 }

@@ -1,10 +1,9 @@
-import { randomBytes, randomUUID } from 'node:crypto';
 import { resolveCluster } from '../config/resolve-cluster.ts';
 import { PachopsError } from '../errors.ts';
 import { advance, finishOperation } from '../operations/advance.ts';
 import type { Operation, OperationStatus } from '../operations/model.ts';
+import { startOperation } from '../operations/start.ts';
 import type { StateStore } from '../operations/store.ts';
-import { makeBackupId } from '../storage/layout.ts';
 import { createCliReporter } from './cli-reporter.ts';
 import { type CliContext, EXIT } from './context.ts';
 import { createLocalRunner } from './run-local.ts';
@@ -34,26 +33,15 @@ export async function runBackupCommand(ctx: CliContext, flags: BackupFlags): Pro
       `--skip-db ${unknown.join(', ')}: not a database of ${cluster.name}`,
       { permanent: true },
     );
-  return withRunner(ctx, ['succeeded', 'planned'], async (store, runner, track) => {
-    const operation = await store.createOperation({
-      id: randomUUID(),
+  return withRunner(ctx, ['succeeded', 'planned'], async (_store, runner, track) => {
+    await startOperation(runner, {
       kind: 'backup',
       cluster: cluster.name,
       requestedBy: ctx.actor,
       via: 'cli',
       options: { note: flags.note, skipDatabases: flags.skipDb, dryRun: flags.dryRun },
-      backupId: makeBackupId(cluster.name, new Date(), randomBytes(2).toString('hex')),
+      onCreated: (operation) => track(operation.id),
     });
-    track(operation.id);
-    await store.audit({
-      operationId: operation.id,
-      cluster: cluster.name,
-      actor: ctx.actor,
-      action: 'operation.requested',
-      details: { kind: 'backup', ...operation.options },
-    });
-    await runner.reporter.operationStarted(operation);
-    await runner.dispatcher.dispatch(operation.id, 'plan', ctx.actor);
   });
 }
 
@@ -117,7 +105,7 @@ async function activeOperation(store: StateStore, id: string): Promise<Operation
 }
 
 /** Opens the store and a local runner; Ctrl-C stops the running phase (and a paused cluster is resumed). */
-async function withRunner(
+export async function withRunner(
   ctx: CliContext,
   success: OperationStatus[],
   body: (

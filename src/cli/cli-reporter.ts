@@ -1,5 +1,5 @@
 import { webApi } from '@slack/bolt';
-import type { BackupPhase, Operation } from '../operations/model.ts';
+import type { Operation, PhaseName } from '../operations/model.ts';
 import type { FailureOffer, PhaseReport, Reporter } from '../operations/ports.ts';
 import { PromptStore } from '../operations/prompts.ts';
 import type { StateStore } from '../operations/store.ts';
@@ -46,16 +46,16 @@ class TeeReporter implements Reporter {
   }
 
   operationStarted = (o: Operation) => this.both(o, (r) => r.operationStarted(o));
-  phaseStarted = (o: Operation, p: BackupPhase) => this.both(o, (r) => r.phaseStarted(o, p));
-  phaseProgress(o: Operation, p: BackupPhase, text: string): void {
+  phaseStarted = (o: Operation, p: PhaseName) => this.both(o, (r) => r.phaseStarted(o, p));
+  phaseProgress(o: Operation, p: PhaseName, text: string): void {
     this.first.phaseProgress(o, p, text);
     if (o.thread) this.threads.phaseProgress(o, p, text);
   }
-  phaseSucceeded = (o: Operation, p: BackupPhase, report: PhaseReport) =>
+  phaseSucceeded = (o: Operation, p: PhaseName, report: PhaseReport) =>
     this.both(o, (r) => r.phaseSucceeded(o, p, report));
-  phaseFailed = (o: Operation, p: BackupPhase, m: string, offer: FailureOffer) =>
+  phaseFailed = (o: Operation, p: PhaseName, m: string, offer: FailureOffer) =>
     this.both(o, (r) => r.phaseFailed(o, p, m, offer));
-  requestApproval = (o: Operation, p: BackupPhase) => this.both(o, (r) => r.requestApproval(o, p));
+  requestApproval = (o: Operation, p: PhaseName) => this.both(o, (r) => r.requestApproval(o, p));
   notice = (o: Operation, text: string) => this.both(o, (r) => r.notice(o, text));
   operationFinished = (o: Operation) => this.both(o, (r) => r.operationFinished(o));
 }

@@ -1,6 +1,6 @@
 import type { Config } from '../config/load.ts';
 import { formatDuration } from '../format.ts';
-import type { BackupPhase, Operation } from '../operations/model.ts';
+import type { Operation, PhaseName } from '../operations/model.ts';
 import type { FailureOffer, PhaseReport, Reporter } from '../operations/ports.ts';
 
 /** The CLI's Reporter: one line per event on the terminal, progress at most every `intervalMs`. */
@@ -22,17 +22,17 @@ export class ConsoleReporter implements Reporter {
     );
   }
 
-  async phaseStarted(_operation: Operation, phase: BackupPhase): Promise<void> {
+  async phaseStarted(_operation: Operation, phase: PhaseName): Promise<void> {
     this.line(`${phase.padEnd(7)} started`);
   }
 
-  phaseProgress(_operation: Operation, phase: BackupPhase, text: string): void {
+  phaseProgress(_operation: Operation, phase: PhaseName, text: string): void {
     if (Date.now() - this.lastProgress < this.intervalMs) return;
     this.lastProgress = Date.now();
     this.line(`${phase.padEnd(7)} … ${text}`);
   }
 
-  async phaseSucceeded(_operation: Operation, phase: BackupPhase, report: PhaseReport): Promise<void> {
+  async phaseSucceeded(_operation: Operation, phase: PhaseName, report: PhaseReport): Promise<void> {
     const took = report.durationMs !== undefined ? ` in ${formatDuration(report.durationMs)}` : '';
     this.line(`${phase.padEnd(7)} ✓${took}: ${report.summary}`);
     for (const detail of report.details ?? []) this.line(`${''.padEnd(9)}${detail}`);
@@ -40,7 +40,7 @@ export class ConsoleReporter implements Reporter {
 
   async phaseFailed(
     operation: Operation,
-    phase: BackupPhase,
+    phase: PhaseName,
     message: string,
     offer: FailureOffer,
   ): Promise<void> {
@@ -53,7 +53,7 @@ export class ConsoleReporter implements Reporter {
       this.line(`Retry: pachops retry ${operation.id} --yes · give up: pachops abort ${operation.id} --yes`);
   }
 
-  async requestApproval(operation: Operation, phase: BackupPhase): Promise<void> {
+  async requestApproval(operation: Operation, phase: PhaseName): Promise<void> {
     this.line(`${phase.padEnd(7)} waits for approval in Slack (operation ${operation.id})`);
   }
 
@@ -67,14 +67,20 @@ export class ConsoleReporter implements Reporter {
       operation.state.downtimeMs !== undefined
         ? `; downtime ${formatDuration(operation.state.downtimeMs)}`
         : '';
+    const what =
+      operation.kind === 'restore'
+        ? `restore of ${operation.cluster} from ${operation.backupId}`
+        : `backup ${operation.backupId}`;
     const texts: Partial<Record<Operation['status'], string>> = {
-      succeeded: `backup ${operation.backupId} complete and verified: s3://${bucket}/.pachops/backups/${operation.backupId}/${downtime}`,
+      succeeded:
+        operation.kind === 'restore'
+          ? `${what} complete: every chunk object the restored metadata references is in ${operation.options.restore?.bucket.name}${downtime}`
+          : `${what} complete and verified: s3://${bucket}/.pachops/backups/${operation.backupId}/${downtime}`,
       planned: 'dry run: planned only, nothing changed',
+      refused: `${what} refused: nothing was changed`,
     };
-    this.line(
-      texts[operation.status] ??
-        `operation ${operation.status}${downtime}; backup ${operation.backupId} is incomplete and not listed`,
-    );
+    const incomplete = operation.kind === 'backup' ? '; the backup is incomplete and not listed' : '';
+    this.line(texts[operation.status] ?? `${what} ${operation.status}${downtime}${incomplete}`);
   }
 
   private line(text: string): void {

@@ -1,4 +1,4 @@
-import { verifyBackup } from '../../jobs/phases/verify.ts';
+import { verifyBackup } from '../../jobs/phases/backup/verify.ts';
 import { resolveCluster } from '../config/resolve-cluster.ts';
 import { PachopsError } from '../errors.ts';
 import { formatBackupDetail, formatBackupTable } from '../storage/backup-summary.ts';

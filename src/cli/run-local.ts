@@ -4,7 +4,7 @@ import { createServiceCache } from '../../jobs/services.ts';
 import type { Config } from '../config/load.ts';
 import { PachopsError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import type { BackupPhase } from '../operations/model.ts';
+import type { PhaseName } from '../operations/model.ts';
 import type { Dispatcher, Reporter } from '../operations/ports.ts';
 import { PromptStore } from '../operations/prompts.ts';
 import type { StateStore } from '../operations/store.ts';
@@ -31,7 +31,7 @@ export function createLocalRunner(input: {
     dispatcher: undefined as unknown as Dispatcher,
   };
   deps.dispatcher = {
-    async dispatch(operationId: string, phase: BackupPhase, approvedBy?: string) {
+    async dispatch(operationId: string, phase: PhaseName, approvedBy?: string) {
       await input.store.queuePhase(operationId, phase, approvedBy);
       const { attempts, backoffSeconds } = input.config.jobs;
       for (let attempt = 1; ; attempt++) {

@@ -8,6 +8,10 @@ export interface Pachctl {
   pause(): Promise<void>;
   unpause(): Promise<void>;
   pauseStatus(): Promise<PauseStatus>;
+  /** `pachctl version`: the client's and the server's versions. */
+  version(): Promise<{ pachctl: string; pachd: string }>;
+  /** `pachctl inspect cluster --raw`: its id and whether it is paused (absent in the JSON = false). */
+  inspectCluster(): Promise<{ id: string; paused: boolean }>;
 }
 
 export function createPachctl(options: { binary: string; timeoutMs?: number }): Pachctl {
@@ -48,6 +52,29 @@ export function createPachctl(options: { binary: string; timeoutMs?: number }): 
           `pachctl enterprise pause-status printed something unexpected: ${out.slice(0, 200)}`,
         );
       return status as PauseStatus;
+    },
+    version: async () => {
+      const out = await run(['version']);
+      const find = (component: string) => new RegExp(`^${component}\\s+(\\S+)`, 'm').exec(out)?.[1];
+      const pachd = find('pachd');
+      if (!pachd)
+        throw new PachopsError(
+          'PACHCTL_FAILED',
+          `pachctl version printed no pachd version: ${out.slice(0, 200)}`,
+        );
+      return { pachctl: find('pachctl') ?? 'unknown', pachd };
+    },
+    inspectCluster: async () => {
+      const out = await run(['inspect', 'cluster', '--raw']);
+      try {
+        const info = JSON.parse(out) as { id?: string; paused?: boolean };
+        return { id: info.id ?? '', paused: info.paused === true };
+      } catch {
+        throw new PachopsError(
+          'PACHCTL_FAILED',
+          `pachctl inspect cluster --raw printed no JSON: ${out.slice(0, 200)}`,
+        );
+      }
     },
   };
 }

@@ -18,7 +18,7 @@ export interface ClusterConfig extends Omit<FileCluster, 'objectStore' | 'backup
   postgres: Omit<FileCluster['postgres'], 'passwordEnv'> & { password?: string };
   objectStore: S3Target;
   backup: S3Target;
-  helm: { release: string; namespace: string };
+  helm: { release: string; namespace: string; chart: string };
 }
 
 /** What comes from the environment; no other module reads `process.env`. */
@@ -97,6 +97,7 @@ function resolveCluster(name: string, cluster: FileCluster, env: Env): ClusterCo
     backup: resolveS3(cluster.backup, env, `${key}.backup`),
     helm: {
       release: cluster.helm.release,
+      chart: cluster.helm.chart,
       namespace: cluster.helm.namespace ?? cluster.kubernetes.namespace,
     },
   };

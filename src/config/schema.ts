@@ -48,11 +48,29 @@ const PostgresSchema = z
     databases: z.array(z.string().min(1)).min(1).default(['pachyderm', 'dex']),
     /** The database holding `storage.chunk_objects`; default: the first of `databases`. */
     metadataDatabase: z.string().optional(),
+    /** Where pachd reaches this server, when not at host/port (a Service name inside the cluster). */
+    deployHost: z.string().min(1).optional(),
+    deployPort: z.number().int().min(1).max(65535).optional(),
   })
   .strict();
 
-export const PhaseName = z.enum(['pause', 'dump', 'mirror', 'resume', 'verify']);
+/** Every phase of a backup or a restore (approvals may be configured per phase). */
+export const PhaseName = z.enum([
+  'plan',
+  'pause',
+  'dump',
+  'mirror',
+  'resume',
+  'verify',
+  'safety-backup',
+  'restore-databases',
+  'restore-bucket',
+  'deploy',
+  'health',
+]);
 export type PhaseName = z.infer<typeof PhaseName>;
+/** `plan` only reads and never waits, so it takes no approval setting. */
+const ApprovablePhase = PhaseName.exclude(['plan']);
 
 const ClusterSchema = z
   .object({
@@ -68,8 +86,15 @@ const ClusterSchema = z
     postgres: PostgresSchema,
     objectStore: S3Location,
     backup: S3Location,
-    helm: z.object({ release: z.string().min(1), namespace: z.string().optional() }).strict(),
-    approvals: z.partialRecord(PhaseName, ApprovalPolicy).default({}),
+    helm: z
+      .object({
+        release: z.string().min(1),
+        namespace: z.string().optional(),
+        /** The chart a restore deploys (at the version the backup recorded): a repo/name or an OCI reference. */
+        chart: z.string().min(1).default('pachyderm/pachyderm'),
+      })
+      .strict(),
+    approvals: z.partialRecord(ApprovablePhase, ApprovalPolicy).default({}),
     mirror: z
       .object({ concurrency: z.number().int().min(1).max(256).default(32) })
       .strict()

@@ -1,9 +1,9 @@
 import type { ClusterConfig, Config } from '../config/load.ts';
-import type { BackupPhase, Operation } from './model.ts';
+import type { Operation, PhaseName } from './model.ts';
 import type { Decision } from './prompts.ts';
 
 /** `plan` reads only, so it never waits; other phases wait for a click unless configured `auto`. */
-export function needsApproval(cluster: ClusterConfig, phase: BackupPhase): boolean {
+export function needsApproval(cluster: ClusterConfig, phase: PhaseName): boolean {
   if (phase === 'plan') return false;
   return (cluster.approvals[phase] ?? 'required') === 'required';
 }

@@ -67,4 +67,9 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX audit_by_cluster ON audit (cluster, at);
   `,
+  `
+  -- A restore names the backup it restores: backup ids are unique among backups only.
+  ALTER TABLE operations DROP CONSTRAINT operations_backup_id_key;
+  CREATE UNIQUE INDEX operations_backup_id_of_backups ON operations (backup_id) WHERE kind = 'backup';
+  `,
 ];

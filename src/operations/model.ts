@@ -1,11 +1,25 @@
 import type { PhaseName } from '../config/schema.ts';
 
 export type { PhaseName };
-export type OperationKind = 'backup';
+export type OperationKind = 'backup' | 'restore';
 
 /** Phases of a backup, in order. `plan` is internal: it runs without approval and estimates sizes. */
-export const BACKUP_PHASES = ['plan', 'pause', 'dump', 'mirror', 'resume', 'verify'] as const;
-export type BackupPhase = (typeof BACKUP_PHASES)[number];
+export const BACKUP_PHASES: readonly PhaseName[] = ['plan', 'pause', 'dump', 'mirror', 'resume', 'verify'];
+
+/**
+ * Phases of a restore, in order; the restore's options leave some out (no deploy: no pause, deploy or
+ * resume; no safety backup). The pause comes before the safety backup so that it is consistent.
+ */
+export const RESTORE_PHASES: readonly PhaseName[] = [
+  'plan',
+  'pause',
+  'safety-backup',
+  'restore-databases',
+  'restore-bucket',
+  'deploy',
+  'resume',
+  'health',
+];
 
 export type OperationStatus =
   | 'planning'
@@ -15,9 +29,17 @@ export type OperationStatus =
   | 'succeeded'
   | 'rejected'
   | 'aborted'
-  | 'planned';
+  | 'planned'
+  /** The plan found the request cannot be done; nothing was changed. */
+  | 'refused';
 
-export const TERMINAL_STATUSES: readonly OperationStatus[] = ['succeeded', 'rejected', 'aborted', 'planned'];
+export const TERMINAL_STATUSES: readonly OperationStatus[] = [
+  'succeeded',
+  'rejected',
+  'aborted',
+  'planned',
+  'refused',
+];
 
 export type PhaseStatus =
   | 'pending'
@@ -36,8 +58,26 @@ export interface SlackThread {
 
 export interface BackupOptions {
   note?: string;
+  /** Backup: databases left out (`--skip-db`); empty for a restore. */
   skipDatabases: string[];
   dryRun: boolean;
+  /** Set for a restore. */
+  restore?: RestoreOptions;
+}
+
+/** What a restore restores, and where to. */
+export interface RestoreOptions {
+  /** The backup, and the cluster whose backup bucket holds it. */
+  backupId: string;
+  fromCluster: string;
+  /** Each dumped database and the database it is restored into. */
+  databases: { source: string; target: string; overwrite: boolean }[];
+  /** The bucket Pachyderm will use; `reuseBackupBucket`: the backup bucket itself (no copy). */
+  bucket: { name: string; reuseBackupBucket: boolean };
+  /** Redeploy the cluster with Helm, pointed at the restored databases and bucket. */
+  deploy: boolean;
+  /** Back up what is about to be replaced first. */
+  safetyBackup: boolean;
 }
 
 export interface Operation {
@@ -70,6 +110,26 @@ export interface OperationState {
   downtimeMs?: number;
   /** Set when the operation was rejected or aborted while paused: it ends once resume has run. */
   endAfterResume?: 'rejected' | 'aborted';
+  /** Restore: what the plan found, and what each phase did. */
+  restore?: RestoreRecord;
+}
+
+export interface RestoreRecord {
+  manifest?: {
+    createdAt: string;
+    pachd: string;
+    chartVersion?: string;
+    objects: number;
+    objectBytes: number;
+  };
+  safetyBackupId?: string;
+  safetyDumps?: Record<string, DumpRecord>;
+  /** Databases this restore created: a retry may replace what an interrupted run left in them. */
+  created?: string[];
+  databases?: Record<string, { rows: { table: string; rows: number }[]; durationMs: number }>;
+  bucket?: { copied: number; copiedBytes: number; skipped: number };
+  deploy?: { chartVersion: string; changes: string[] };
+  health?: { pachdVersion?: string; referenced: number; missing: number; sample: string[] };
 }
 
 export interface PauseRecord {
@@ -111,7 +171,7 @@ export interface MirrorRecord {
 
 export interface PhaseRecord {
   operationId: string;
-  name: BackupPhase;
+  name: PhaseName;
   position: number;
   status: PhaseStatus;
   runs: number;
@@ -125,6 +185,13 @@ export interface PhaseRecord {
   reportTs?: string;
 }
 
-export function phaseList(_kind: OperationKind): readonly BackupPhase[] {
-  return BACKUP_PHASES;
+/** The phases an operation runs, in order. */
+export function phaseList(kind: OperationKind, options: BackupOptions): readonly PhaseName[] {
+  if (kind === 'backup') return BACKUP_PHASES;
+  const restore = options.restore;
+  return RESTORE_PHASES.filter((phase) => {
+    if (['pause', 'deploy', 'resume'].includes(phase)) return restore?.deploy ?? false;
+    if (phase === 'safety-backup') return restore?.safetyBackup ?? false;
+    return true;
+  });
 }

@@ -1,5 +1,5 @@
 import type { ClusterConfig } from '../config/load.ts';
-import type { BackupPhase, Operation } from './model.ts';
+import type { Operation, PhaseName } from './model.ts';
 
 /** The databases a backup dumps: the configured ones minus `--skip-db`. */
 export function backupDatabases(cluster: ClusterConfig, operation: Operation): string[] {
@@ -10,7 +10,7 @@ export function backupDatabases(cluster: ClusterConfig, operation: Operation): s
 export function describePhase(
   cluster: ClusterConfig,
   operation: Operation,
-  phase: BackupPhase,
+  phase: PhaseName,
 ): { title: string; description: string } {
   const ns = cluster.kubernetes.namespace;
   switch (phase) {
@@ -49,10 +49,53 @@ export function describePhase(
           : 'Brings Pachyderm back up.',
       };
     }
+    case 'safety-backup':
+    case 'restore-databases':
+    case 'restore-bucket':
+    case 'deploy':
+    case 'health':
+      return describeRestorePhase(cluster, operation, phase);
     case 'verify':
       return {
         title: 'Verify the backup',
         description: `Reads the manifest, every dump and the object list back from \`${cluster.backup.bucket}\`. Changes nothing.`,
+      };
+  }
+}
+
+function describeRestorePhase(cluster: ClusterConfig, operation: Operation, phase: PhaseName) {
+  const restore = operation.options.restore!;
+  const targets = restore.databases.map(
+    (d) => `${d.source} → \`${d.target}\`${d.overwrite ? ' (*overwritten*)' : ''}`,
+  );
+  switch (phase) {
+    case 'safety-backup':
+      return {
+        title: 'Back up what will be replaced',
+        description: `A full backup of ${cluster.name} as it is now (databases, bucket, Helm values), so this restore can itself be undone.`,
+      };
+    case 'restore-databases':
+      return {
+        title: 'Restore the databases',
+        description: `Checks each dump's sha256, then pg_restore: ${targets.join(', ')}.`,
+      };
+    case 'restore-bucket':
+      return {
+        title: 'Restore the bucket',
+        description: restore.bucket.reuseBackupBucket
+          ? `Nothing to copy: Pachyderm will use the backup bucket \`${restore.bucket.name}\` itself, *which then stops being a backup*.`
+          : `Copies the backup's objects into \`${restore.bucket.name}\`.`,
+      };
+    case 'deploy':
+      return {
+        title: 'Redeploy Pachyderm',
+        description: `\`helm upgrade --install ${cluster.helm.release}\` in \`${cluster.helm.namespace}\` with the saved values, pointed at the restored databases and bucket.`,
+      };
+    default:
+      return {
+        title: 'Check the restored cluster',
+        description:
+          'pachd ready and not paused, versions, and every chunk object the restored metadata references present in the bucket.',
       };
   }
 }

@@ -1,8 +1,8 @@
-import type { BackupPhase, Operation } from './model.ts';
+import type { Operation, PhaseName } from './model.ts';
 
 /** Starts a phase: a BullMQ job for the bot and worker, an in-process call for the CLI. */
 export interface Dispatcher {
-  dispatch(operationId: string, phase: BackupPhase, approvedBy?: string): Promise<void>;
+  dispatch(operationId: string, phase: PhaseName, approvedBy?: string): Promise<void>;
 }
 
 export interface PhaseReport {
@@ -22,12 +22,12 @@ export interface FailureOffer {
 export interface Reporter {
   /** Posts the operation's parent message (in `where`, for a new thread) or refreshes it. */
   operationStarted(operation: Operation, where?: { channel: string }): Promise<void>;
-  phaseStarted(operation: Operation, phase: BackupPhase): Promise<void>;
+  phaseStarted(operation: Operation, phase: PhaseName): Promise<void>;
   /** Throttled by the implementation; never throws. */
-  phaseProgress(operation: Operation, phase: BackupPhase, text: string): void;
-  phaseSucceeded(operation: Operation, phase: BackupPhase, report: PhaseReport): Promise<void>;
-  phaseFailed(operation: Operation, phase: BackupPhase, message: string, offer: FailureOffer): Promise<void>;
-  requestApproval(operation: Operation, phase: BackupPhase): Promise<void>;
+  phaseProgress(operation: Operation, phase: PhaseName, text: string): void;
+  phaseSucceeded(operation: Operation, phase: PhaseName, report: PhaseReport): Promise<void>;
+  phaseFailed(operation: Operation, phase: PhaseName, message: string, offer: FailureOffer): Promise<void>;
+  requestApproval(operation: Operation, phase: PhaseName): Promise<void>;
   notice(operation: Operation, text: string): Promise<void>;
   operationFinished(operation: Operation): Promise<void>;
 }

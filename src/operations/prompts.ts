@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
-import type { BackupPhase } from './model.ts';
+import type { PhaseName } from './model.ts';
 
 /** `approve`: run a phase; `failure`: a phase failed (retry / resume / abort); `resume`: bring the cluster back. */
 export type PromptKind = 'approve' | 'failure';
@@ -9,7 +9,7 @@ export type Decision = 'approve' | 'reject' | 'retry' | 'resume' | 'abort';
 export interface Prompt {
   id: string;
   operationId: string;
-  phase: BackupPhase;
+  phase: PhaseName;
   kind: PromptKind;
   status: 'pending' | 'decided' | 'superseded';
   channel?: string;
@@ -38,7 +38,7 @@ export class PromptStore {
 
   async create(input: {
     operationId: string;
-    phase: BackupPhase;
+    phase: PhaseName;
     kind: PromptKind;
     ttlMinutes: number;
   }): Promise<Prompt> {
@@ -118,7 +118,7 @@ export class PromptStore {
 interface PromptRow {
   id: string;
   operation_id: string;
-  phase: BackupPhase;
+  phase: PhaseName;
   kind: PromptKind;
   status: Prompt['status'];
   channel: string | null;

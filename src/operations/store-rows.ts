@@ -1,4 +1,4 @@
-import type { BackupPhase, Operation, OperationState, PhaseRecord, PhaseStatus } from './model.ts';
+import type { Operation, OperationState, PhaseName, PhaseRecord, PhaseStatus } from './model.ts';
 
 /** Rows as node-postgres returns them (timestamps as Date, bigint as string). */
 interface OperationRow {
@@ -20,7 +20,7 @@ interface OperationRow {
 
 interface PhaseRow {
   operation_id: string;
-  name: BackupPhase;
+  name: PhaseName;
   position: number;
   status: PhaseStatus;
   runs: number;

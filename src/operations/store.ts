@@ -3,11 +3,11 @@ import { PachopsError } from '../errors.ts';
 import { MIGRATIONS } from './migrations.ts';
 import {
   type BackupOptions,
-  type BackupPhase,
   type Operation,
   type OperationKind,
   type OperationState,
   type OperationStatus,
+  type PhaseName,
   type PhaseRecord,
   type PhaseStatus,
   phaseList,
@@ -84,7 +84,7 @@ export class StateStore {
           input.backupId,
         ],
       );
-      for (const [position, name] of phaseList(input.kind).entries()) {
+      for (const [position, name] of phaseList(input.kind, input.options).entries()) {
         await client.query(
           'INSERT INTO phases (operation_id, name, position, status) VALUES ($1, $2, $3, $4)',
           [input.id, name, position, 'pending'],
@@ -173,7 +173,7 @@ export class StateStore {
     return rows.map(toPhase);
   }
 
-  async getPhase(operationId: string, name: BackupPhase): Promise<PhaseRecord | undefined> {
+  async getPhase(operationId: string, name: PhaseName): Promise<PhaseRecord | undefined> {
     const { rows } = await this.pool.query('SELECT * FROM phases WHERE operation_id = $1 AND name = $2', [
       operationId,
       name,
@@ -182,7 +182,7 @@ export class StateStore {
   }
 
   /** Marks a phase queued and counts the run; returns the run number (part of the job id). */
-  async queuePhase(operationId: string, name: BackupPhase, approvedBy?: string): Promise<number> {
+  async queuePhase(operationId: string, name: PhaseName, approvedBy?: string): Promise<number> {
     const { rows } = await this.pool.query(
       `UPDATE phases SET status = 'queued', runs = runs + 1, approved_by = coalesce($3, approved_by), error = NULL
        WHERE operation_id = $1 AND name = $2 RETURNING runs`,
@@ -195,7 +195,7 @@ export class StateStore {
   /** Undoes queuePhase when the job could not be enqueued. */
   async unqueuePhase(
     operationId: string,
-    name: BackupPhase,
+    name: PhaseName,
     status: PhaseStatus,
     operationStatus: OperationStatus,
   ) {
@@ -208,7 +208,7 @@ export class StateStore {
 
   async updatePhase(
     operationId: string,
-    name: BackupPhase,
+    name: PhaseName,
     change: { status: PhaseStatus; summary?: string; error?: string; result?: unknown },
   ): Promise<void> {
     const starting = change.status === 'running';
@@ -234,7 +234,7 @@ export class StateStore {
     );
   }
 
-  async setPhaseReport(operationId: string, name: BackupPhase, ts: string): Promise<void> {
+  async setPhaseReport(operationId: string, name: PhaseName, ts: string): Promise<void> {
     await this.pool.query('UPDATE phases SET report_ts = $3 WHERE operation_id = $1 AND name = $2', [
       operationId,
       name,

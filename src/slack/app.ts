@@ -11,6 +11,7 @@ import { toBoltLogger } from './bolt-logger.ts';
 import { registerPachCommand } from './commands/pach.ts';
 import type { BotDeps } from './deps.ts';
 import { SlackReporter } from './reporter.ts';
+import { registerRestoreForm } from './views/restore-submit.ts';
 
 export interface SlackAppOptions {
   config: Config;
@@ -79,6 +80,7 @@ export function createSlackApp(options: SlackAppOptions): { app: App; deps: BotD
   };
   registerPachCommand(app, deps);
   registerPromptButtons(app, deps);
+  registerRestoreForm(app, deps);
   app.error(async (error) => {
     log.error({ err: error }, 'unhandled error in a Slack handler');
   });

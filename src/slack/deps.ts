@@ -1,3 +1,4 @@
+import type { webApi } from '@slack/bolt';
 import type { ClusterConfig } from '../config/load.ts';
 import type { FlowDeps } from '../operations/advance.ts';
 import type { Bucket } from '../storage/s3.ts';
@@ -15,6 +16,9 @@ export interface BotDeps extends FlowDeps {
 export interface CommandRequest {
   userId: string;
   channelId: string;
+  /** For opening a modal (valid for 3 s). */
+  triggerId: string;
+  client: webApi.WebClient;
   /** Replies only to the user who typed the command. */
   reply(text: string): Promise<void>;
 }

@@ -1,12 +1,12 @@
 import type { webApi } from '@slack/bolt';
 import type { Config } from '../config/load.ts';
 import type { Logger } from '../log.ts';
-import type { BackupPhase, Operation } from '../operations/model.ts';
+import type { Operation, PhaseName } from '../operations/model.ts';
 import { describePhase } from '../operations/phase-info.ts';
 import type { FailureOffer, PhaseReport, Reporter } from '../operations/ports.ts';
 import type { PromptStore } from '../operations/prompts.ts';
 import type { StateStore } from '../operations/store.ts';
-import { finishedText, operationMessage } from './blocks/operation.ts';
+import { allClearText, finishedText, operationMessage } from './blocks/operation.ts';
 import { failedMessage, runningMessage, succeededMessage } from './blocks/phase-report.ts';
 import { approvalMessage, failureMessage } from './blocks/prompt.ts';
 
@@ -48,7 +48,7 @@ export class SlackReporter implements Reporter {
     });
   }
 
-  async phaseStarted(operation: Operation, phase: BackupPhase): Promise<void> {
+  async phaseStarted(operation: Operation, phase: PhaseName): Promise<void> {
     await this.quietly('phase started', async () => {
       const thread = operation.thread!;
       const record = await this.deps.store.getPhase(operation.id, phase);
@@ -67,7 +67,7 @@ export class SlackReporter implements Reporter {
     });
   }
 
-  phaseProgress(operation: Operation, phase: BackupPhase, text: string): void {
+  phaseProgress(operation: Operation, phase: PhaseName, text: string): void {
     const key = `${operation.id}/${phase}`;
     const throttle = this.throttles.get(key) ?? { last: 0, closed: false, sending: Promise.resolve() };
     this.throttles.set(key, throttle);
@@ -91,7 +91,7 @@ export class SlackReporter implements Reporter {
     }, wait);
   }
 
-  async phaseSucceeded(operation: Operation, phase: BackupPhase, report: PhaseReport): Promise<void> {
+  async phaseSucceeded(operation: Operation, phase: PhaseName, report: PhaseReport): Promise<void> {
     await this.stopProgress(operation, phase);
     await this.quietly('phase succeeded', async () => {
       await this.updateReport(operation, phase, succeededMessage(phase, report));
@@ -101,7 +101,7 @@ export class SlackReporter implements Reporter {
 
   async phaseFailed(
     operation: Operation,
-    phase: BackupPhase,
+    phase: PhaseName,
     message: string,
     offer: FailureOffer,
   ): Promise<void> {
@@ -119,7 +119,7 @@ export class SlackReporter implements Reporter {
     await this.quietly('checklist', () => this.updateChecklist(operation));
   }
 
-  async requestApproval(operation: Operation, phase: BackupPhase): Promise<void> {
+  async requestApproval(operation: Operation, phase: PhaseName): Promise<void> {
     const prompt = await this.deps.prompts.create({
       operationId: operation.id,
       phase,
@@ -161,6 +161,23 @@ export class SlackReporter implements Reporter {
       });
       await this.updateChecklist(operation);
     });
+    if (operation.kind === 'restore' && operation.status === 'succeeded')
+      await this.announceRestored(operation);
+  }
+
+  /** The users' all-clear after a restore (minimal until announcements grow their own module). */
+  private async announceRestored(operation: Operation): Promise<void> {
+    const permalink = await this.deps.client.chat
+      .getPermalink({ channel: operation.thread!.channel, message_ts: operation.thread!.ts })
+      .then((r) => r.permalink)
+      .catch(() => undefined);
+    const text = allClearText(operation, permalink);
+    for (const channel of this.deps.config.slack.announceChannels) {
+      await this.quietly(
+        'all-clear',
+        async () => void (await this.deps.client.chat.postMessage({ channel, text })),
+      );
+    }
   }
 
   private async postPrompt(
@@ -194,7 +211,7 @@ export class SlackReporter implements Reporter {
 
   private async updateReport(
     operation: Operation,
-    phase: BackupPhase,
+    phase: PhaseName,
     message: { text: string; blocks: unknown[] },
   ) {
     const record = await this.deps.store.getPhase(operation.id, phase);
@@ -214,7 +231,7 @@ export class SlackReporter implements Reporter {
   }
 
   /** Stops progress updates and waits for one in flight, so that it cannot land after the final report. */
-  private async stopProgress(operation: Operation, phase: BackupPhase): Promise<void> {
+  private async stopProgress(operation: Operation, phase: PhaseName): Promise<void> {
     const key = `${operation.id}/${phase}`;
     const throttle = this.throttles.get(key);
     if (!throttle) return;

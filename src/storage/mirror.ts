@@ -1,16 +1,10 @@
-import type { Readable } from 'node:stream';
-import { CopyObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { PachopsError } from '../errors.ts';
+import { copyObject } from './copy-object.ts';
 import { RESERVED_PREFIX } from './layout.ts';
 import { diffListings, listObjects, type ObjectEntry } from './listing.ts';
 import type { ObjectListWriter } from './object-list.ts';
 import { type Bucket, canCopyServerSide, isNotFound, s3Error } from './s3.ts';
-import { uploadStream } from './upload.ts';
-
-/** CopyObject's limit; larger objects are streamed as multipart uploads. */
-const COPY_OBJECT_LIMIT = 5 * 1024 ** 3;
-/** Above this, streamed copies go through lib-storage's multipart upload. */
-const SINGLE_PUT_LIMIT = 64 * 1024 ** 2;
 
 export interface MirrorProgress {
   listed: number;
@@ -58,7 +52,15 @@ export async function mirrorBucket(options: MirrorOptions): Promise<MirrorResult
   let failure: unknown;
 
   const schedule = async (object: ObjectEntry, destinationKey: string) => {
-    const copy = copyObject({ source, target, object, destinationKey, serverSide, signal: options.signal })
+    const copy = copyObject({
+      source,
+      sourceKey: object.key,
+      target,
+      targetKey: destinationKey,
+      size: object.size,
+      serverSide,
+      signal: options.signal,
+    })
       .then(() => {
         progress.copied++;
         progress.copiedBytes += object.size;
@@ -108,57 +110,4 @@ async function exists(bucket: Bucket, key: string): Promise<boolean> {
     if (isNotFound(error)) return false;
     throw s3Error(error, `head ${key} in ${bucket.name}`);
   }
-}
-
-interface CopyInput {
-  source: Bucket;
-  target: Bucket;
-  object: ObjectEntry;
-  destinationKey: string;
-  serverSide: boolean;
-  signal?: AbortSignal;
-}
-
-/** A streamed copy is not retried by the SDK (its body cannot be replayed), so it is retried here, whole. */
-const STREAMED_ATTEMPTS = 3;
-
-async function copyObject(input: CopyInput): Promise<void> {
-  const { source, target, object, destinationKey, serverSide, signal } = input;
-  const what = `copy ${object.key} from ${source.name} to ${target.name}/${destinationKey}`;
-  if (serverSide && object.size <= COPY_OBJECT_LIMIT) {
-    const copySource = encodeURI(`${source.name}/${object.key}`);
-    await target.client
-      .send(new CopyObjectCommand({ Bucket: target.name, Key: destinationKey, CopySource: copySource }), {
-        abortSignal: signal,
-      })
-      .catch((error) => {
-        throw s3Error(error, what);
-      });
-    return;
-  }
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await streamObject(input);
-    } catch (error) {
-      const wrapped = s3Error(error, what);
-      if (wrapped.permanent || signal?.aborted || attempt >= STREAMED_ATTEMPTS) throw wrapped;
-    }
-  }
-}
-
-async function streamObject({ source, target, object, destinationKey, signal }: CopyInput): Promise<void> {
-  const response = await source.client.send(new GetObjectCommand({ Bucket: source.name, Key: object.key }), {
-    abortSignal: signal,
-  });
-  const body = response.Body as Readable;
-  if (object.size > SINGLE_PUT_LIMIT) return uploadStream(target, destinationKey, body, { signal });
-  await target.client.send(
-    new PutObjectCommand({
-      Bucket: target.name,
-      Key: destinationKey,
-      Body: body,
-      ContentLength: object.size,
-    }),
-    { abortSignal: signal },
-  );
 }

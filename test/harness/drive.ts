@@ -9,6 +9,10 @@ export const PHASE_TITLES: Record<string, RegExp> = {
   mirror: /Approval needed: Mirror the bucket/,
   resume: /Approval needed: Resume the cluster/,
   verify: /Approval needed: Verify the backup/,
+  'restore-databases': /Approval needed: Restore the databases/,
+  'restore-bucket': /Approval needed: Restore the bucket/,
+  deploy: /Approval needed: Redeploy Pachyderm/,
+  health: /Approval needed: Check the restored cluster/,
 };
 
 /** Types `/pach <text>` in the ops channel and waits for the parent message of the new operation. */
@@ -90,7 +94,7 @@ export function waitForFinish(scenario: Scenario, parentTs: string, timeoutMs = 
   // The operation's last word (src/slack/blocks/operation.ts finishedText), not a decided prompt's.
   return scenario.slack.waitForMessage(
     CHANNELS.ops,
-    /^(:tada: Backup|:no_entry: Backup rejected|:octagonal_sign: Backup|:memo: Dry run)/,
+    /^(:tada: (Backup|Restore)|:no_entry: (Backup|Restore) (rejected|refused)|:octagonal_sign: (Backup|Restore)|:memo: Dry run)/,
     {
       threadTs: parentTs,
       timeoutMs,

@@ -17,7 +17,7 @@ import {
   startWorkload,
   type Workload,
 } from './pachyderm/simulator.ts';
-import type { PgAdmin } from './pg-admin.ts';
+import { type PgAdmin, runSql } from './pg-admin.ts';
 import { type RunningProcess, startProcess } from './process.ts';
 import { createBucket, makeS3Client, type S3Target } from './s3-client.ts';
 import { type SlackStandin, startSlack } from './slack/slack-standin.ts';
@@ -85,6 +85,8 @@ export async function startScenario(options: ScenarioOptions): Promise<Scenario>
   const password = randomBytes(12).toString('hex');
   const { postgres } = options;
   await postgres.createRole(names.role, password);
+  // A restore creates its new databases as the cluster's own user, as an SRE would set it up.
+  await runSql(postgres.url(), `ALTER ROLE "${names.role}" CREATEDB`);
   await postgres.createDatabase(names.pachyderm, names.role);
   await postgres.createDatabase(names.dex, names.role);
   await postgres.createDatabase(names.state);
@@ -144,6 +146,7 @@ export async function startScenario(options: ScenarioOptions): Promise<Scenario>
     SLACK_API_URL: slack.apiUrl,
     KUBECONFIG: kube.kubeconfigPath,
     PACH_PG_PASSWORD: password,
+    HELM_STANDIN_RECORD: join(dir, 'helm-calls.jsonl'),
     S3_KEY: options.s3.accessKeyId,
     S3_SECRET: options.s3.secretAccessKey,
     LOG_LEVEL: 'info',
@@ -235,7 +238,11 @@ function configYaml(options: ScenarioOptions, names: Scenario['names'], postgres
       },
     },
     jobs: { attempts: 3, backoffSeconds: options.backoffSeconds ?? 0.2 },
-    tools: { pachctl: join(REPO, 'test/harness/bin/pachctl'), helm: 'helm', pgBin: '' },
+    tools: {
+      pachctl: join(REPO, 'test/harness/bin/pachctl'),
+      helm: join(REPO, 'test/harness/bin/helm'),
+      pgBin: '',
+    },
   });
 }
 

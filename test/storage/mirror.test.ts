@@ -418,7 +418,6 @@ test('an aborted signal stops the mirror: it rejects with ABORTED and nothing is
   const controller = new AbortController();
   let copiedAtAbort = -1;
 
-  const started = Date.now();
   const error = await mirrorBucket({
     source,
     target,
@@ -435,7 +434,6 @@ test('an aborted signal stops the mirror: it rejects with ABORTED and nothing is
   }).catch((e: unknown) => e);
 
   expect(copiedAtAbort).toBeGreaterThanOrEqual(20);
-  expect(Date.now() - started).toBeLessThan(10_000);
   const settled = (await listAll(s3rver, target.name)).size;
   expect(settled).toBeLessThan(300);
   await new Promise((resolve) => setTimeout(resolve, 500));

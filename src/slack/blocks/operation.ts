@@ -22,6 +22,7 @@ const STATUS_TEXT: Record<Operation['status'], string> = {
   rejected: 'rejected',
   aborted: 'aborted',
   planned: 'dry run: planned only, nothing changed',
+  refused: 'refused: nothing was changed',
 };
 
 /** The parent message: what will happen, and a checklist updated in place as phases finish. */
@@ -30,11 +31,16 @@ export function operationMessage(
   phases: PhaseRecord[],
   cluster: ClusterConfig,
 ): { text: string; blocks: KnownBlock[] } {
-  const title = `${operation.options.dryRun ? 'Dry run: backup' : 'Backup'} of ${operation.cluster}`;
+  const title =
+    operation.kind === 'restore'
+      ? `Restore of ${operation.cluster} from ${operation.backupId}`
+      : `${operation.options.dryRun ? 'Dry run: backup' : 'Backup'} of ${operation.cluster}`;
   const text = `${title}: ${STATUS_TEXT[operation.status]}`;
   const blocks: KnownBlock[] = [
     header(title),
-    section(planText(operation, cluster)),
+    section(
+      operation.kind === 'restore' ? restorePlanText(operation, cluster) : planText(operation, cluster),
+    ),
     section(phases.map(checklistLine).join('\n')),
     context(
       `Requested by <@${operation.requestedBy}> at ${clock(operation.createdAt)} · *${STATUS_TEXT[operation.status]}*` +
@@ -66,6 +72,29 @@ function planText(operation: Operation, cluster: ClusterConfig): string {
   return lines.join('\n');
 }
 
+function restorePlanText(operation: Operation, cluster: ClusterConfig): string {
+  const restore = operation.options.restore!;
+  const found = operation.state.restore?.manifest;
+  const databases = restore.databases.map(
+    (d) => `${d.source} → \`${d.target}\`${d.overwrite ? ' :warning: *overwritten*' : ''}`,
+  );
+  const lines = [
+    `*Backup* \`${restore.backupId}\` of ${restore.fromCluster}` +
+      (found
+        ? ` · taken ${found.createdAt.slice(0, 16).replace('T', ' ')} UTC · pachd ${found.pachd}`
+        : ' · _being checked…_'),
+    `*Databases* ${databases.join(', ')} on ${cluster.postgres.host}`,
+    restore.bucket.reuseBackupBucket
+      ? `*Bucket* the backup bucket \`${restore.bucket.name}\` itself :warning: _it stops being a backup_`
+      : `*Bucket* new \`${restore.bucket.name}\`${found ? ` · ${formatCount(found.objects)} objects, ${formatBytes(found.objectBytes)} to copy` : ''}`,
+    restore.deploy
+      ? `*Deploy* Helm release \`${cluster.helm.release}\` in \`${cluster.helm.namespace}\`${found?.chartVersion ? ` · chart ${found.chartVersion}` : ''} · *the cluster is paused meanwhile*`
+      : '*Deploy* no: databases and bucket only',
+  ];
+  if (restore.safetyBackup) lines.push('*Safety backup* first, of what will be replaced');
+  return lines.join('\n');
+}
+
 function checklistLine(phase: PhaseRecord): string {
   const extra =
     phase.status === 'succeeded' && phase.durationMs !== undefined
@@ -82,6 +111,7 @@ function checklistLine(phase: PhaseRecord): string {
 
 /** The thread's last word on an operation. */
 export function finishedText(operation: Operation, cluster: ClusterConfig): string {
+  if (operation.kind === 'restore') return restoreFinishedText(operation);
   const where = `s3://${cluster.backup.bucket}/.pachops/backups/${operation.backupId}/`;
   const downtime =
     operation.state.downtimeMs !== undefined
@@ -94,7 +124,44 @@ export function finishedText(operation: Operation, cluster: ClusterConfig): stri
       return ':memo: Dry run: this is the plan. Nothing was changed; run `/pach backup` without `--dry-run` to do it.';
     case 'rejected':
       return `:no_entry: Backup rejected; nothing more will run.${downtime}`;
+    case 'refused':
+      return ':no_entry: Backup refused; nothing was changed. The reason is above.';
     default:
       return `:octagonal_sign: Backup ${operation.status}; nothing more will run.${downtime} Partial files under \`${where}\` have no manifest and are not listed as a backup.`;
   }
+}
+
+function restoreFinishedText(operation: Operation): string {
+  const restore = operation.options.restore!;
+  const downtime =
+    operation.state.downtimeMs !== undefined
+      ? ` Downtime: ${formatDuration(operation.state.downtimeMs)}.`
+      : '';
+  switch (operation.status) {
+    case 'succeeded': {
+      const health = operation.state.restore?.health;
+      const checked = health
+        ? ` All ${formatCount(health.referenced)} chunk objects the restored metadata references are in \`${restore.bucket.name}\`.`
+        : '';
+      return `:tada: Restore of ${operation.cluster} from \`${restore.backupId}\` is complete.${checked}${downtime}`;
+    }
+    case 'refused':
+      return ':no_entry: Restore refused; nothing was changed. The reason is above.';
+    case 'rejected':
+      return `:no_entry: Restore rejected; nothing more will run.${downtime}`;
+    default:
+      return `:octagonal_sign: Restore ${operation.status}; nothing more will run.${downtime} What was already restored stays as it is.`;
+  }
+}
+
+/** For the users' channels: Pachyderm is back, restored from which backup, and where the details are. */
+export function allClearText(operation: Operation, permalink?: string): string {
+  const found = operation.state.restore?.manifest;
+  const taken = found ? ` (taken ${found.createdAt.slice(0, 16).replace('T', ' ')} UTC)` : '';
+  const downtime =
+    operation.state.downtimeMs !== undefined
+      ? ` It was down for ${formatDuration(operation.state.downtimeMs)}.`
+      : '';
+  const details = permalink ? ` Details: <${permalink}|the ops thread>.` : '';
+  return `:white_check_mark: *Pachyderm ${operation.cluster} is back*, restored from backup \`${operation.backupId}\`${taken}. Data written after that backup is not in it.${downtime}${details}`;
 }

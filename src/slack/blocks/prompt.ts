@@ -1,5 +1,5 @@
 import { mention } from '../../operations/approval-policy.ts';
-import type { BackupPhase, Operation } from '../../operations/model.ts';
+import type { Operation, PhaseName } from '../../operations/model.ts';
 import type { FailureOffer } from '../../operations/ports.ts';
 import type { Decision, Prompt } from '../../operations/prompts.ts';
 import { type ButtonSpec, buttons, clock, escapeText, type KnownBlock, section } from './text.ts';
@@ -10,7 +10,7 @@ export const actionId = (decision: Decision) => `${ACTION_PREFIX}${decision}`;
 /** [Approve] [Reject] for the next phase, naming who may click. */
 export function approvalMessage(input: {
   operation: Operation;
-  phase: BackupPhase;
+  phase: PhaseName;
   title: string;
   description: string;
   approvers: string[];
@@ -54,7 +54,7 @@ export function decidedMessage(
 
 /** A failed phase: what went wrong and the ways out. */
 export function failureMessage(
-  phase: BackupPhase,
+  phase: PhaseName,
   message: string,
   offer: FailureOffer,
   prompt: Prompt,

@@ -4,13 +4,14 @@ import type { BotDeps, CommandRequest } from '../deps.ts';
 import { handleBackup } from './backup.ts';
 import { parsePachCommand, USAGE, UsageError } from './parse.ts';
 import { handleHelp, handleList, handleShow, handleStatus } from './read-only.ts';
+import { openRestoreForm } from './restore.ts';
 
 /**
  * `/pach …`: acks at once (Slack allows 3 s), with the refusal itself when the request is malformed or
  * comes from the wrong channel; the work happens after the ack and answers ephemerally.
  */
 export function registerPachCommand(app: App, deps: BotDeps): void {
-  app.command('/pach', async ({ command, ack, respond }) => {
+  app.command('/pach', async ({ command, ack, respond, client }) => {
     const { opsChannels } = deps.config.slack;
     if (opsChannels.length && !opsChannels.includes(command.channel_id)) {
       await ack({
@@ -31,6 +32,8 @@ export function registerPachCommand(app: App, deps: BotDeps): void {
     const request: CommandRequest = {
       userId: command.user_id,
       channelId: command.channel_id,
+      triggerId: command.trigger_id,
+      client,
       reply: async (text) => void (await respond({ response_type: 'ephemeral', text })),
     };
     const log = deps.log.child({ slackUser: command.user_id, command: parsed.name });
@@ -44,6 +47,8 @@ export function registerPachCommand(app: App, deps: BotDeps): void {
           return await handleList(deps, request, parsed.cluster);
         case 'show':
           return await handleShow(deps, request, parsed.backupId);
+        case 'restore':
+          return await openRestoreForm(deps, request, parsed.prefill);
         case 'help':
           return await handleHelp(request);
       }

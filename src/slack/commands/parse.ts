@@ -6,7 +6,18 @@ export type PachCommand =
   | { name: 'status' }
   | { name: 'list'; cluster?: string }
   | { name: 'show'; backupId: string }
+  | { name: 'restore'; prefill: RestorePrefill }
   | { name: 'help' };
+
+/** What `/pach restore <backup-id> [--to-cluster X] …` fills into the restore modal. */
+export interface RestorePrefill {
+  backupId?: string;
+  toCluster?: string;
+  dbSuffix?: string;
+  bucket?: string;
+  reuseBackupBucket: boolean;
+  deploy: boolean;
+}
 
 export class UsageError extends Error {}
 
@@ -15,6 +26,7 @@ export const USAGE = [
   '`/pach status` — operations in progress',
   '`/pach list [cluster]` — complete backups, newest first',
   '`/pach show <backup-id>` — one backup in detail',
+  '`/pach restore [backup-id] [--to-cluster X] [--db-suffix S] [--bucket B] [--reuse-backup-bucket] [--no-deploy]` — opens the restore form, pre-filled',
   '`/pach help` — this text',
 ].join('\n');
 
@@ -51,6 +63,8 @@ export function parsePachCommand(text: string): PachCommand {
         if (positionals.length !== 1) throw new UsageError('`/pach show` takes one backup id');
         return { name: 'show', backupId: positionals[0] };
       }
+      case 'restore':
+        return parseRestore(rest);
       default:
         throw new UsageError(`unknown command \`${name}\``);
     }
@@ -81,6 +95,33 @@ function parseBackup(args: string[]): PachCommand {
     note: values.note,
     skipDatabases: values['skip-db'] ?? [],
     dryRun: values['dry-run'] ?? false,
+  };
+}
+
+function parseRestore(args: string[]): PachCommand {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      'to-cluster': { type: 'string' },
+      'db-suffix': { type: 'string' },
+      bucket: { type: 'string' },
+      'reuse-backup-bucket': { type: 'boolean', default: false },
+      'no-deploy': { type: 'boolean', default: false },
+    },
+  });
+  expectPositionals(positionals, 1, 'restore');
+  return {
+    name: 'restore',
+    prefill: {
+      backupId: positionals[0],
+      toCluster: values['to-cluster'],
+      dbSuffix: values['db-suffix'],
+      bucket: values.bucket,
+      reuseBackupBucket: values['reuse-backup-bucket'] ?? false,
+      deploy: !values['no-deploy'],
+    },
   };
 }
 

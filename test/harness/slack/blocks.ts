@@ -57,15 +57,16 @@ export function parseBlocksArg(value: unknown): Block[] | 'invalid_blocks_format
 }
 
 /**
- * Slack's checks on message blocks, reported the way Slack reports them:
+ * Slack's checks on blocks, reported the way Slack reports them:
  * `must be more than 0 characters [json-pointer:/blocks/0/text/text]`. Empty list = valid.
+ * Messages take 50 blocks, modals 100 (pass `{ max: 100, at: '/view/blocks' }`).
  */
-export function validateBlocks(blocks: Block[]): string[] {
+export function validateBlocks(blocks: Block[], { max = 50, at: base = '/blocks' } = {}): string[] {
   const errors: string[] = [];
-  if (blocks.length > 50) errors.push('no more than 50 items allowed [json-pointer:/blocks]');
+  if (blocks.length > max) errors.push(`no more than ${max} items allowed [json-pointer:${base}]`);
   const blockIds = new Set<string>();
   blocks.forEach((block, i) => {
-    const at = `/blocks/${i}`;
+    const at = `${base}/${i}`;
     if (!blockTypes.has(block.type)) errors.push(`unsupported type: ${block.type} [json-pointer:${at}/type]`);
     if (block.block_id !== undefined) {
       if (blockIds.has(block.block_id)) errors.push(`duplicate block_id [json-pointer:${at}/block_id]`);
@@ -93,9 +94,22 @@ function validateBlock(block: Block, at: string): string[] {
     if (elements.length === 0) errors.push(`must provide at least 1 item [json-pointer:${at}/elements]`);
     if (elements.length > max) errors.push(`no more than ${max} items allowed [json-pointer:${at}/elements]`);
   }
+  if (block.type === 'input') {
+    errors.push(...checkText(block.label, `${at}/label`, 2000, 'plain_text'));
+    if (block.hint !== undefined) errors.push(...checkText(block.hint, `${at}/hint`, 2000, 'plain_text'));
+    if (!isBlock(block.element)) errors.push(`must provide an object [json-pointer:${at}/element]`);
+    else if (!inputElementTypes.has(block.element.type)) {
+      errors.push(`unsupported type: ${block.element.type} [json-pointer:${at}/element/type]`);
+    }
+  }
   const actionIds = new Set<string>();
   for (const [j, element] of interactiveElements(block).entries()) {
-    const where = block.type === 'actions' ? `${at}/elements/${j}` : `${at}/accessory`;
+    const where =
+      block.type === 'actions'
+        ? `${at}/elements/${j}`
+        : block.type === 'input'
+          ? `${at}/element`
+          : `${at}/accessory`;
     if (typeof element.action_id === 'string') {
       if (actionIds.has(element.action_id))
         errors.push(`duplicate action_id [json-pointer:${where}/action_id]`);
@@ -107,8 +121,85 @@ function validateBlock(block: Block, at: string): string[] {
         errors.push(`must be less than 2001 characters [json-pointer:${where}/value]`);
       }
     }
+    if (typeof element.action_id === 'string' && element.action_id.length > 255) {
+      errors.push(`must be less than 256 characters [json-pointer:${where}/action_id]`);
+    }
+    if (element.placeholder !== undefined) {
+      errors.push(...checkText(element.placeholder, `${where}/placeholder`, 150, 'plain_text'));
+    }
+    errors.push(...checkOptions(element, where));
   }
   return errors;
+}
+
+/** Element types an input block takes. */
+const inputElementTypes = new Set([
+  'plain_text_input',
+  'email_text_input',
+  'url_text_input',
+  'number_input',
+  'rich_text_input',
+  'static_select',
+  'external_select',
+  'users_select',
+  'conversations_select',
+  'channels_select',
+  'multi_static_select',
+  'multi_external_select',
+  'multi_users_select',
+  'multi_conversations_select',
+  'multi_channels_select',
+  'checkboxes',
+  'radio_buttons',
+  'datepicker',
+  'timepicker',
+  'datetimepicker',
+  'file_input',
+]);
+
+/** The most options each element with a static list takes. */
+const maxOptions: Record<string, number> = {
+  static_select: 100,
+  multi_static_select: 100,
+  overflow: 5,
+  checkboxes: 10,
+  radio_buttons: 10,
+};
+
+/** Options must be a non-empty list (or option_groups for selects) of {text, value}, values ≤150. */
+function checkOptions(element: Block, where: string): string[] {
+  const max = maxOptions[element.type];
+  if (max === undefined) return [];
+  const isSelect = element.type.endsWith('static_select');
+  if (isSelect && element.option_groups !== undefined && element.options === undefined) {
+    const groups = asBlockless(element.option_groups);
+    if (groups.length === 0) return [`must provide at least 1 item [json-pointer:${where}/option_groups]`];
+    return groups.flatMap((group, g) =>
+      checkOptionList(asBlockless(group.options), `${where}/option_groups/${g}/options`, max),
+    );
+  }
+  return checkOptionList(asBlockless(element.options), `${where}/options`, max);
+}
+
+function checkOptionList(options: Record<string, unknown>[], at: string, max: number): string[] {
+  if (options.length === 0) return [`must provide at least 1 item [json-pointer:${at}]`];
+  const errors: string[] = [];
+  if (options.length > max) errors.push(`no more than ${max} items allowed [json-pointer:${at}]`);
+  options.forEach((option, k) => {
+    errors.push(...checkText(option.text, `${at}/${k}/text`, 75));
+    if (typeof option.value !== 'string' || option.value === '') {
+      errors.push(`must provide a string [json-pointer:${at}/${k}/value]`);
+    } else if (option.value.length > 150) {
+      errors.push(`must be less than 151 characters [json-pointer:${at}/${k}/value]`);
+    }
+  });
+  return errors;
+}
+
+function asBlockless(value: unknown): Record<string, unknown>[] {
+  return Array.isArray(value)
+    ? value.filter((v): v is Record<string, unknown> => v !== null && typeof v === 'object')
+    : [];
 }
 
 function checkText(text: unknown, at: string, max: number, only?: string): string[] {

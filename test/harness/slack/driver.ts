@@ -1,11 +1,23 @@
 /**
  * The side Slack drives: signed slash-command and block_actions requests sent to the bot's HTTP
- * receiver, shaped field for field like Slack's, plus raw (forged, replayed) requests.
+ * receiver, shaped field for field like Slack's, modal interactions (modal-driver.ts), plus raw
+ * (forged, replayed) requests.
  */
-import { createHmac } from 'node:crypto';
 import { type ButtonMatch, findButton } from './blocks.ts';
 import { publicMessage } from './chat-methods.ts';
+import {
+  actInView,
+  type CloseViewInput,
+  closeView,
+  type SubmitViewInput,
+  submitView,
+  type ViewActionInput,
+  type ViewActionReply,
+  type ViewCloseReply,
+  type ViewSubmitReply,
+} from './modal-driver.ts';
 import { deliverReply } from './response-url.ts';
+import { type DriverContext, type RawOptions, sendSigned } from './send.ts';
 import {
   ensureChannel,
   ensureUser,
@@ -35,33 +47,24 @@ export interface ClickInput {
   blockId?: string;
 }
 
-export interface RawOptions {
-  contentType?: string;
-  /** X-Slack-Request-Timestamp in seconds; default now */
-  timestamp?: number;
-  /** X-Slack-Signature; default the correct v0 signature of the body */
-  signature?: string;
-  /** secret to sign with; default the stand-in's signing secret */
-  secret?: string;
-  headers?: Record<string, string>;
-}
+export type { RawOptions } from './send.ts';
+export { signSlackRequest } from './send.ts';
 
 export interface Driver {
   command(botUrl: string, input: CommandInput): Promise<BotReply>;
   click(botUrl: string, input: ClickInput): Promise<BotReply>;
   sendRaw(botUrl: string, body: string | Record<string, string>, options?: RawOptions): Promise<BotReply>;
-}
-
-interface DriverContext {
-  store: SlackStore;
-  baseUrl: string;
-  signingSecret: string;
-  ackTimeoutMs: number;
-}
-
-/** Slack's v0 request signature: 'v0=' + hex HMAC-SHA256 of `v0:${timestamp}:${body}`. */
-export function signSlackRequest(secret: string, timestamp: number, body: string): string {
-  return `v0=${createHmac('sha256', secret).update(`v0:${timestamp}:${body}`).digest('hex')}`;
+  /**
+   * The user presses the modal's submit button: fills `values` in (as if typed), then sends the
+   * view_submission and applies the bot's answer as Slack does (close, errors, update, push,
+   * clear). Throws for unknown block/action ids or option values, and when the Slack client
+   * would not send the submission at all (a required input empty, text too long…).
+   */
+  submitView(botUrl: string, input: SubmitViewInput): Promise<ViewSubmitReply>;
+  /** The user works an interactive element inside the modal: a block_actions from container view. */
+  actInView(botUrl: string, input: ViewActionInput): Promise<ViewActionReply>;
+  /** The user closes (Cancel / Back, or X with `clear`) the modal: view_closed if notify_on_close. */
+  closeView(botUrl: string, input: CloseViewInput): Promise<ViewCloseReply>;
 }
 
 export function createDriver(ctx: DriverContext): Driver {
@@ -71,6 +74,9 @@ export function createDriver(ctx: DriverContext): Driver {
     sendRaw,
     command: (botUrl, input) => sendCommand(ctx, botUrl, input),
     click: (botUrl, input) => sendClick(ctx, botUrl, input),
+    submitView: (botUrl, input) => submitView(ctx, botUrl, input),
+    actInView: (botUrl, input) => actInView(ctx, botUrl, input),
+    closeView: (botUrl, input) => closeView(ctx, botUrl, input),
   };
 }
 
@@ -93,7 +99,7 @@ async function sendCommand(ctx: DriverContext, botUrl: string, input: CommandInp
     api_app_id: workspace.appId,
     is_enterprise_install: 'false',
     response_url: issueResponseUrl(store, ctx.baseUrl, { kind: 'commands', ...grant }),
-    trigger_id: issueTrigger(store),
+    trigger_id: issueTrigger(store, { user: user.id }),
   };
   const reply = await sendSigned(ctx, botUrl, fields, {});
   // Slack shows a non-empty immediate reply to the command's user (or in the channel).
@@ -138,7 +144,7 @@ export function buildBlockActions(
       is_ephemeral: isEphemeral,
       ...(threadTs ? { thread_ts: threadTs } : {}),
     },
-    trigger_id: issueTrigger(store),
+    trigger_id: issueTrigger(store, { user: user.id }),
     team: { id: workspace.teamId, domain: workspace.teamDomain },
     enterprise: null,
     is_enterprise_install: false,
@@ -171,63 +177,6 @@ function locateMessage(store: SlackStore, input: ClickInput): SlackMessage | Eph
   const ephemeral = findEphemeral(store, input.channelId, input.messageTs);
   if (ephemeral && ephemeral.user === input.userId) return ephemeral;
   throw new Error(`no message ${input.messageTs} visible to ${input.userId} in ${input.channelId}`);
-}
-
-async function sendSigned(
-  ctx: DriverContext,
-  botUrl: string,
-  body: string | Record<string, string>,
-  options: RawOptions,
-): Promise<BotReply> {
-  const contentType = options.contentType ?? 'application/x-www-form-urlencoded';
-  const raw =
-    typeof body === 'string'
-      ? body
-      : contentType === 'application/json'
-        ? JSON.stringify(body)
-        : new URLSearchParams(body).toString();
-  const timestamp = options.timestamp ?? Math.floor(Date.now() / 1000);
-  const signature =
-    options.signature ?? signSlackRequest(options.secret ?? ctx.signingSecret, timestamp, raw);
-  const started = Date.now();
-  const url = receiverUrl(botUrl);
-  let response: Response;
-  try {
-    response = await fetch(url, {
-      method: 'POST',
-      headers: {
-        'content-type': contentType,
-        'x-slack-request-timestamp': String(timestamp),
-        'x-slack-signature': signature,
-        'user-agent': 'Slackbot 1.0 (+https://api.slack.com/robots)',
-        ...options.headers,
-      },
-      body: raw,
-      signal: AbortSignal.timeout(ctx.ackTimeoutMs),
-    });
-  } catch (error) {
-    if (error instanceof Error && error.name === 'TimeoutError') {
-      throw new Error(
-        `${url} did not answer within ${ctx.ackTimeoutMs} ms (Slack would show operation_timeout)`,
-      );
-    }
-    throw error;
-  }
-  const text = await response.text();
-  const json = (response.headers.get('content-type') ?? '').includes('application/json');
-  return {
-    status: response.status,
-    body: json && text !== '' ? JSON.parse(text) : text,
-    text,
-    ms: Date.now() - started,
-  };
-}
-
-/** The bot's base URL, or its full events URL; a bare origin means Bolt's default /slack/events. */
-function receiverUrl(botUrl: string): string {
-  const url = new URL(botUrl);
-  if (url.pathname === '/' || url.pathname === '') url.pathname = '/slack/events';
-  return url.href;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -1,9 +1,11 @@
 /**
- * Messages as readable text, roughly as a Slack client shows them: blocks drawn line by line,
- * mrkdwn kept as typed, buttons as `[Approve] [Reject]`. For test failures and the demo.
+ * Messages and modals as readable text, roughly as a Slack client shows them: blocks drawn line
+ * by line, mrkdwn kept as typed, buttons as `[Approve] [Reject]`, inputs with what the user
+ * entered. For test failures and the demo.
  */
 import { isBlock } from './blocks.ts';
-import type { Block } from './types.ts';
+import type { Block, SlackView, ViewStateValue, ViewStateValues } from './types.ts';
+import { fullState } from './views.ts';
 
 interface Renderable {
   user?: string;
@@ -75,6 +77,95 @@ function renderSection(block: Block): string[] {
     else lines.push(accessory);
   }
   return lines;
+}
+
+/**
+ * A modal: its title and id, the blocks with each input's current value (`[prod ▾]`, empty ones
+ * show their placeholder in underscores `[_Pick a cluster_ ▾]`), the errors of the last
+ * `response_action: 'errors'` under their inputs (`⚠ …`), and the close/submit buttons.
+ */
+export function renderViewText(record: SlackView): string {
+  const { view } = record;
+  const state = fullState(view);
+  const status = record.closedAt === undefined ? '' : ` (closed: ${record.closedBy})`;
+  const callback = view.callback_id ? ` · ${view.callback_id}` : '';
+  const lines = [`▣ ${textOf(view.title)} · ${record.id}${callback}${status}`];
+  for (const block of view.blocks) {
+    const drawn = renderViewBlock(block, state);
+    const error = record.errors?.[String(block.block_id)];
+    lines.push(...drawn.map((line) => `│ ${line}`));
+    if (error) lines.push(`│   ⚠ ${error}`);
+  }
+  const buttons = [`[${textOf(view.close) || 'Cancel'}]`];
+  if (view.submit) buttons.push(`[${textOf(view.submit)}]`);
+  lines.push(`└ ${buttons.join(' ')}`);
+  return lines.join('\n');
+}
+
+function renderViewBlock(block: Block, state: ViewStateValues): string[] {
+  const values = state[String(block.block_id)] ?? {};
+  const drawElement = (element: Block) => {
+    const entry = values[String(element.action_id)];
+    return entry ? renderInput(element, entry) : renderElement(element);
+  };
+  if (block.type === 'input' && isBlock(block.element)) {
+    const label = `${textOf(block.label)}${block.optional === true ? ' (optional)' : ''}`;
+    const lines = [`${label}: ${drawElement(block.element)}`];
+    if (block.hint !== undefined) lines.push(`  ${textOf(block.hint)}`);
+    return lines;
+  }
+  if (block.type === 'actions') return [list(block.elements).map(drawElement).join(' ')];
+  if (block.type === 'section' && isBlock(block.accessory) && values[String(block.accessory.action_id)]) {
+    const lines = renderSection({ ...block, accessory: undefined });
+    const drawn = drawElement(block.accessory);
+    if (lines.length > 0) lines[lines.length - 1] += `  ${drawn}`;
+    else lines.push(drawn);
+    return lines;
+  }
+  return renderBlock(block);
+}
+
+/** A stateful element showing its current value. */
+function renderInput(element: Block, entry: ViewStateValue): string {
+  const placeholder = textOf(element.placeholder);
+  const empty = placeholder ? `_${placeholder}_` : ' ';
+  const optionText = (option: unknown) => textOf(optionList([option])[0]?.text);
+  switch (element.type) {
+    case 'checkboxes':
+    case 'radio_buttons': {
+      const picked = element.type === 'checkboxes' ? entry.selected_options : [entry.selected_option];
+      const chosen = new Set(optionList(picked).map((o) => o.value));
+      const [on, off] = element.type === 'checkboxes' ? ['☑', '☐'] : ['◉', '○'];
+      return optionList(element.options)
+        .map((o) => `${chosen.has(o.value) ? on : off} ${textOf(o.text)}`)
+        .join('  ');
+    }
+    case 'static_select':
+      return `[${entry.selected_option ? optionText(entry.selected_option) : empty} ▾]`;
+    case 'multi_static_select': {
+      const chosen = optionList(entry.selected_options).map((o) => textOf(o.text));
+      return `[${chosen.join(', ') || empty} ▾]`;
+    }
+    case 'datepicker':
+      return `[📅 ${String(entry.selected_date ?? empty)}]`;
+    case 'timepicker':
+      return `[🕒 ${String(entry.selected_time ?? empty)}]`;
+    default: {
+      const value = Object.entries(entry).find(([key]) => key !== 'type')?.[1];
+      const shown = Array.isArray(value) ? value.join(', ') : value == null ? '' : String(value);
+      const select = /select$/.test(element.type) ? ' ▾' : '';
+      return `[${shown.replace(/\n/g, '⏎') || empty}${select}]`;
+    }
+  }
+}
+
+/** Options (which have no `type`, so `list` would drop them). */
+function optionList(value: unknown): Record<string, unknown>[] {
+  return Array.isArray(value)
+    ? value.filter(
+        (o): o is Record<string, unknown> => o !== null && typeof o === 'object' && !Array.isArray(o),
+      )
+    : [];
 }
 
 function renderElement(element: Block): string {

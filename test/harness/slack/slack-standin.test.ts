@@ -233,7 +233,7 @@ test('views.open takes a fresh trigger_id once', async () => {
     })
     .catch((error: { data?: { error?: string } }) => error.data);
   expect(again).toMatchObject({ error: 'exchanged_trigger_id' });
-  expect(slack.views).toHaveLength(1);
+  expect(slack.views(alice)).toHaveLength(1);
 });
 
 test('the Web API answers errors the way Slack does', async () => {

@@ -1,12 +1,18 @@
 /**
  * A local Slack for tests: the Web API the bot calls (point SLACK_API_URL at `apiUrl`), the
- * signed requests Slack sends to the bot's receiver (`command`, `click`, `sendRaw`), and readers
- * for what the workspace now shows (`messages`, `thread`, `ephemerals`, `renderThread`…).
+ * signed requests Slack sends to the bot's receiver (`command`, `click`, `sendRaw`, and in
+ * modals `submitView`, `actInView`, `closeView`), and readers for what the workspace now shows
+ * (`messages`, `thread`, `ephemerals`, `views`, `renderThread`, `renderView`…).
+ *
+ * Modals: views.open (with a command's or click's trigger_id) opens a view on that user's screen;
+ * views.push stacks one (3 at most), views.update replaces one (by view_id or external_id, hash
+ * checked). The user's typing is simulated by the `values` given to submitView/actInView; Slack
+ * sends the full state in every payload, and applies the `response_action` the bot acks with.
  */
 import { randomBytes } from 'node:crypto';
 import { type ButtonMatch, blocksText, findButton } from './blocks.ts';
 import { createDriver, type Driver } from './driver.ts';
-import { renderMessage, renderThreadText } from './render.ts';
+import { renderMessage, renderThreadText, renderViewText } from './render.ts';
 import { addChannel, addUser, createStore, type SlackStore } from './store.ts';
 import type {
   EphemeralMessage,
@@ -18,11 +24,23 @@ import type {
   SlackView,
   Workspace,
 } from './types.ts';
+import { findView, openStack } from './views.ts';
 import { startWebApiServer } from './web-api-server.ts';
 
 export type { ButtonMatch } from './blocks.ts';
 export type { ClickInput, CommandInput, RawOptions } from './driver.ts';
 export { signSlackRequest } from './driver.ts';
+export type {
+  CloseViewInput,
+  SubmitViewInput,
+  ViewActionInput,
+  ViewActionReply,
+  ViewCloseReply,
+  ViewInput,
+  ViewSubmitOutcome,
+  ViewSubmitReply,
+  ViewValues,
+} from './modal-driver.ts';
 export type * from './types.ts';
 
 export interface SlackStandinOptions {
@@ -54,8 +72,24 @@ export interface SlackStandin extends Driver {
   calls: RecordedCall[];
   /** every POST to a response_url */
   responses: RecordedResponse[];
-  /** views opened (views.open/push) and their current state after views.update */
-  views: SlackView[];
+  /**
+   * The views open on the user's screen, root first, top of the stack last; without a user,
+   * every user's open views. Copies: read them again after the bot acts.
+   */
+  views(userId?: string): SlackView[];
+  /** A view by id, open or closed (`closedAt`, `closedBy`), as it is now. */
+  view(viewId: string): SlackView | undefined;
+  /** The view as readable text: title, inputs with their current values, errors, buttons. */
+  renderView(viewId: string): string;
+  /**
+   * Waits until the user's top view matches: its rendered text matches the pattern, or the
+   * predicate holds (default: any view is open). Times out showing what the user sees.
+   */
+  waitForView(
+    userId: string,
+    match?: RegExp | ((view: SlackView) => boolean),
+    options?: WaitOptions,
+  ): Promise<SlackView>;
   callsTo(method: string): RecordedCall[];
   /** the channel's messages as currently shown, parents and replies, oldest first */
   messages(channelId: string): SlackMessage[];
@@ -127,6 +161,9 @@ type Readers = Pick<
   | 'calls'
   | 'responses'
   | 'views'
+  | 'view'
+  | 'renderView'
+  | 'waitForView'
   | 'callsTo'
   | 'messages'
   | 'thread'
@@ -141,7 +178,19 @@ function readers(store: SlackStore): Readers {
   return {
     calls: store.calls,
     responses: store.responses,
-    views: store.views,
+    views: (userId) =>
+      structuredClone(
+        userId === undefined
+          ? [...store.viewStacks.keys()].flatMap((u) => openStack(store, u))
+          : openStack(store, userId),
+      ),
+    view: (viewId) => structuredClone(findView(store, viewId)),
+    renderView: (viewId) => {
+      const record = findView(store, viewId);
+      if (!record) throw new Error(`no view ${viewId}`);
+      return renderViewText(record);
+    },
+    waitForView: (userId, match, waitOptions = {}) => waitForView(store, userId, match, waitOptions),
     callsTo: (method) => store.calls.filter((c) => c.method === method),
     messages: (channelId) => structuredClone(store.history.get(channelId) ?? []),
     thread: (channelId, ts) => threadOf(store, channelId, ts),
@@ -209,6 +258,32 @@ export async function waitFor<T>(
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     }
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
+async function waitForView(
+  store: SlackStore,
+  userId: string,
+  match: RegExp | ((view: SlackView) => boolean) | undefined,
+  options: WaitOptions,
+): Promise<SlackView> {
+  const matches = (record: SlackView) => {
+    if (match === undefined) return true;
+    if (typeof match === 'function') return match(structuredClone(record));
+    match.lastIndex = 0;
+    return match.test(renderViewText(record));
+  };
+  try {
+    return await waitFor(
+      () => {
+        const top = openStack(store, userId).at(-1);
+        return top && matches(top) ? structuredClone(top) : undefined;
+      },
+      { ...options, what: `a view for ${userId}${match instanceof RegExp ? ` matching ${match}` : ''}` },
+    );
+  } catch (error) {
+    const shown = openStack(store, userId).map(renderViewText).join('\n');
+    throw new Error(`${(error as Error).message}; ${userId} sees:\n${shown || '(no modal)'}`);
   }
 }
 

@@ -18,6 +18,13 @@ export interface QueuedFailure {
   retryAfterSec?: number;
 }
 
+/** A trigger_id: who interacted (a modal opened with it goes on their screen). */
+export interface Trigger {
+  user: string;
+  createdAt: number;
+  used: boolean;
+}
+
 export interface SlackStore {
   workspace: Workspace;
   botToken: string;
@@ -27,11 +34,14 @@ export interface SlackStore {
   /** channel id -> messages in ts order (parents and replies) */
   history: Map<string, SlackMessage[]>;
   ephemerals: EphemeralMessage[];
+  /** every view ever opened or pushed, open or closed, in opening order */
   views: SlackView[];
+  /** user id -> ids of the views on their screen, root first (top of the stack last) */
+  viewStacks: Map<string, string[]>;
   calls: RecordedCall[];
   responses: RecordedResponse[];
   responseUrls: Map<string, ResponseUrlGrant>;
-  triggers: Map<string, { createdAt: number; used: boolean }>;
+  triggers: Map<string, Trigger>;
   /** method -> failures queued for its next calls */
   failures: Map<string, QueuedFailure[]>;
   clock: { sec: number; micro: number };
@@ -48,6 +58,7 @@ export function createStore(workspace: Workspace, botToken: string): SlackStore 
     history: new Map(),
     ephemerals: [],
     views: [],
+    viewStacks: new Map(),
     calls: [],
     responses: [],
     responseUrls: new Map(),
@@ -179,10 +190,10 @@ export function issueResponseUrl(
   return `${baseUrl}${path}`;
 }
 
-/** Issues a trigger_id (valid 3 s, single use), shaped like Slack's. */
-export function issueTrigger(store: SlackStore): string {
+/** Issues a trigger_id (valid 3 s, single use) for an interaction of this user, shaped like Slack's. */
+export function issueTrigger(store: SlackStore, origin: Pick<Trigger, 'user'>): string {
   store.counter += 1;
   const id = `${store.counter}${Date.now() % 1_000_000}.${Date.now()}.${randomBytes(16).toString('hex')}`;
-  store.triggers.set(id, { createdAt: Date.now(), used: false });
+  store.triggers.set(id, { ...origin, createdAt: Date.now(), used: false });
   return id;
 }

@@ -55,13 +55,60 @@ export interface RecordedResponse {
   user: string;
 }
 
+/** One element's entry in a view's `state.values`, as Slack sends it (`value`, `selected_option`…). */
+export interface ViewStateValue {
+  type: string;
+  [field: string]: unknown;
+}
+
+/** `state.values`: block_id -> action_id -> entry. */
+export type ViewStateValues = Record<string, Record<string, ViewStateValue>>;
+
+/**
+ * A view object as Slack returns it from views.* and sends it in payloads: the app's fields plus
+ * id, hash, root_view_id, app/bot ids and defaults. In the stand-in's record `state.values` holds
+ * only what the user has entered; payloads carry the full state (see `fullState`).
+ */
+export interface ViewObject {
+  id: string;
+  team_id: string;
+  type: string;
+  title: Block;
+  submit: Block | null;
+  close: Block | null;
+  blocks: Block[];
+  private_metadata: string;
+  callback_id: string;
+  external_id: string;
+  state: { values: ViewStateValues };
+  hash: string;
+  clear_on_close: boolean;
+  notify_on_close: boolean;
+  root_view_id: string;
+  previous_view_id: string | null;
+  app_id: string;
+  app_installed_team_id: string;
+  bot_id: string;
+  [key: string]: unknown;
+}
+
+/** A modal in the stand-in: on a user's screen (in their stack) until `closedAt` is set. */
 export interface SlackView {
   id: string;
-  user?: string;
-  view: Record<string, unknown>;
+  /** whose screen it is on (the user the trigger_id was issued to) */
+  user: string;
+  view: ViewObject;
+  /** the current hash (also `view.hash`); changes on every update */
   hash: string;
   openedAt: number;
   updatedAt: number;
+  closedAt?: number;
+  /** how it left: submitted (empty ack), cleared (response_action clear, or a close that clears the
+   *  stack), closed by the user, or replaced by a new views.open for the same user */
+  closedBy?: 'submit' | 'cleared' | 'user' | 'replaced';
+  /** the errors of the last `response_action: 'errors'`, block_id -> message, shown under the
+   *  inputs until the next submission or update */
+  errors?: Record<string, string>;
 }
 
 export interface SlackChannel {

@@ -7,9 +7,10 @@ import type { AddressInfo } from 'node:net';
 import { type ApiResult, chatMethods, fail, type MethodHandler } from './chat-methods.ts';
 import { postToResponseUrl } from './response-url.ts';
 import type { SlackStore } from './store.ts';
+import { viewMethods } from './view-methods.ts';
 import { workspaceMethods } from './workspace-methods.ts';
 
-const methods: Record<string, MethodHandler> = { ...chatMethods, ...workspaceMethods };
+const methods: Record<string, MethodHandler> = { ...chatMethods, ...workspaceMethods, ...viewMethods };
 
 /** Arguments Slack takes as JSON text inside a form body. */
 const jsonArgs = new Set(['blocks', 'attachments', 'view', 'metadata']);

@@ -1,8 +1,8 @@
-import { formatBytes, formatCount } from '../../src/format.ts';
-import { backupDatabases } from '../../src/operations/phase-info.ts';
-import { databaseSizes } from '../../src/postgres/inspect.ts';
-import { listObjects } from '../../src/storage/listing.ts';
-import type { Phase } from './types.ts';
+import { formatBytes, formatCount } from '../../../src/format.ts';
+import { backupDatabases } from '../../../src/operations/phase-info.ts';
+import { databaseSizes } from '../../../src/postgres/inspect.ts';
+import { listObjects } from '../../../src/storage/listing.ts';
+import type { Phase } from '../types.ts';
 
 /** Estimates what the backup will move: database sizes and the source bucket's objects. Read-only. */
 export const planPhase: Phase = {

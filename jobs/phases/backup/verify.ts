@@ -1,13 +1,13 @@
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
-import { PachopsError } from '../../src/errors.ts';
-import { formatBytes, formatCount } from '../../src/format.ts';
-import { checkDump } from '../../src/postgres/check-dump.ts';
-import { RESERVED_PREFIX } from '../../src/storage/layout.ts';
-import { compareKeys, listObjects } from '../../src/storage/listing.ts';
-import { type Manifest, readManifest, writeManifest } from '../../src/storage/manifest.ts';
-import { type ObjectListEntry, readObjectList } from '../../src/storage/object-list.ts';
-import { type Bucket, isNotFound, s3Error } from '../../src/storage/s3.ts';
-import type { Phase } from './types.ts';
+import { PachopsError } from '../../../src/errors.ts';
+import { formatBytes, formatCount } from '../../../src/format.ts';
+import { checkDump } from '../../../src/postgres/check-dump.ts';
+import { RESERVED_PREFIX } from '../../../src/storage/layout.ts';
+import { compareKeys, listObjects } from '../../../src/storage/listing.ts';
+import { type Manifest, readManifest, writeManifest } from '../../../src/storage/manifest.ts';
+import { type ObjectListEntry, readObjectList } from '../../../src/storage/object-list.ts';
+import { type Bucket, isNotFound, s3Error } from '../../../src/storage/s3.ts';
+import type { Phase } from '../types.ts';
 
 /** Reads the backup back: every dump's sha256 and archive, every listed object's presence and size. */
 export const verifyPhase: Phase = {

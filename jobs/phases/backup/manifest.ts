@@ -1,8 +1,8 @@
-import type { ClusterConfig } from '../../src/config/load.ts';
-import { PachopsError } from '../../src/errors.ts';
-import type { Operation } from '../../src/operations/model.ts';
-import { dumpKey, objectListKey } from '../../src/storage/layout.ts';
-import type { Manifest } from '../../src/storage/manifest.ts';
+import type { ClusterConfig } from '../../../src/config/load.ts';
+import { PachopsError } from '../../../src/errors.ts';
+import type { Operation } from '../../../src/operations/model.ts';
+import { dumpKey, objectListKey } from '../../../src/storage/layout.ts';
+import type { Manifest } from '../../../src/storage/manifest.ts';
 
 /** The manifest from what the phases recorded; refuses if any part of the backup is missing. */
 export function buildManifest(operation: Operation, cluster: ClusterConfig): Manifest {

@@ -1,0 +1,73 @@
+import type { App } from '@slack/bolt';
+import { describeError, PachopsError } from '../../errors.ts';
+import { buildRestoreOptions, RestoreRequestError } from '../../operations/restore-request.ts';
+import { isBackupId } from '../../storage/layout.ts';
+import { readManifest } from '../../storage/manifest.ts';
+import { startFromSlack } from '../commands/start.ts';
+import type { BotDeps } from '../deps.ts';
+import { RESTORE_VIEW, readRestoreSubmission } from './restore-modal.ts';
+
+/** Which form block shows a refusal about each field of the request. */
+const BLOCK_OF: Record<RestoreRequestError['field'], string> = {
+  backup: 'backup',
+  cluster: 'cluster',
+  databases: 'db_targets',
+  overwrite: 'overwrite',
+  bucket: 'bucket',
+  deploy: 'deploy',
+};
+
+/**
+ * The restore form's submit: read it, check the backup is complete and the request makes sense (errors
+ * show on the form's fields, which stays open), then close it and start the restore's plan phase in the
+ * channel the command came from. Nothing touches a cluster here.
+ */
+export function registerRestoreForm(app: App, deps: BotDeps): void {
+  app.view(RESTORE_VIEW, async ({ ack, body, view, client }) => {
+    const userId = body.user.id;
+    const form = readRestoreSubmission(view);
+    if (!form.ok) return void (await ack({ response_action: 'errors', errors: form.errors }));
+    const { backupId, channelId } = form.value;
+    if (!backupId || !isBackupId(backupId)) {
+      return void (await ack({ response_action: 'errors', errors: { backup: 'choose a backup' } }));
+    }
+    const from = Object.values(deps.config.clusters).find((c) => backupId.startsWith(`${c.name}-`));
+    const manifest = from && (await readManifest(deps.backupBucket(from), backupId));
+    if (!manifest) {
+      const errors = { backup: `${backupId} is not a complete backup of a configured cluster` };
+      return void (await ack({ response_action: 'errors', errors }));
+    }
+    let built: ReturnType<typeof buildRestoreOptions>;
+    try {
+      built = buildRestoreOptions(deps.config, manifest, {
+        ...form.value,
+        backupId,
+        safetyBackup: undefined,
+      });
+    } catch (error) {
+      if (!(error instanceof RestoreRequestError)) throw error;
+      return void (await ack({
+        response_action: 'errors',
+        errors: { [BLOCK_OF[error.field]]: error.message },
+      }));
+    }
+    await ack();
+    try {
+      await startFromSlack(deps, {
+        kind: 'restore',
+        cluster: built.cluster.name,
+        requestedBy: userId,
+        channel: channelId,
+        backupId,
+        options: { skipDatabases: [], dryRun: false, restore: built.options },
+      });
+    } catch (error) {
+      if (!(error instanceof PachopsError)) deps.log.error({ err: error }, 'restore could not start');
+      await client.chat.postEphemeral({
+        channel: channelId,
+        user: userId,
+        text: `:warning: ${describeError(error)}`,
+      });
+    }
+  });
+}

@@ -1,0 +1,239 @@
+import {
+  type BucketLocationConstraint,
+  CreateBucketCommand,
+  HeadBucketCommand,
+  ListObjectsV2Command,
+} from '@aws-sdk/client-s3';
+import { PachopsError } from '../errors.ts';
+import { copyObject, SourceObjectMissing } from './copy-object.ts';
+import { compareKeys, listObjects, type ObjectEntry } from './listing.ts';
+import type { ObjectListEntry } from './object-list.ts';
+import { type Bucket, canCopyServerSide, isNotFound, s3Error } from './s3.ts';
+
+export interface BucketInspection {
+  exists: boolean;
+  /** Nothing in it at all (`.pachops/` included): a restore target must be empty. */
+  empty: boolean;
+  /** A few keys, when not empty, for the refusal message. */
+  sample?: string[];
+}
+
+async function bucketExists(bucket: Bucket): Promise<boolean> {
+  try {
+    await bucket.client.send(new HeadBucketCommand({ Bucket: bucket.name }));
+    return true;
+  } catch (error) {
+    if (isNotFound(error)) return false;
+    throw s3Error(error, `look for bucket ${bucket.name}`);
+  }
+}
+
+/** Whether a bucket exists and holds anything: the plan's "target bucket" line and its refusal. */
+export async function inspectBucket(bucket: Bucket): Promise<BucketInspection> {
+  if (!(await bucketExists(bucket))) return { exists: false, empty: true };
+  try {
+    const page = await bucket.client.send(new ListObjectsV2Command({ Bucket: bucket.name, MaxKeys: 5 }));
+    const keys = (page.Contents ?? []).map((o) => o.Key!);
+    return keys.length ? { exists: true, empty: false, sample: keys } : { exists: true, empty: true };
+  } catch (error) {
+    throw s3Error(error, `list ${bucket.name}`);
+  }
+}
+
+/**
+ * Creates the bucket when missing (in the configured region); an existing bucket of ours is fine. Looks
+ * first: RGW answers a second CreateBucket by its owner with 200, so only a HEAD tells `created` apart.
+ */
+export async function ensureBucket(bucket: Bucket): Promise<{ created: boolean }> {
+  if (await bucketExists(bucket)) return { created: false };
+  const region = bucket.target.region;
+  const configuration =
+    region && region !== 'us-east-1'
+      ? { CreateBucketConfiguration: { LocationConstraint: region as BucketLocationConstraint } }
+      : {};
+  try {
+    await bucket.client.send(new CreateBucketCommand({ Bucket: bucket.name, ...configuration }));
+    return { created: true };
+  } catch (error) {
+    const name = (error as { name?: string }).name;
+    if (name === 'BucketAlreadyOwnedByYou') return { created: false };
+    // Created meanwhile; some servers say BucketAlreadyExists to its owner too: ours if we can reach it.
+    if (name === 'BucketAlreadyExists' && (await bucketExists(bucket).catch(() => false))) {
+      return { created: false };
+    }
+    if (name === 'BucketAlreadyExists') {
+      throw new PachopsError(
+        'BUCKET_TAKEN',
+        `bucket ${bucket.name} already exists and these credentials cannot use it`,
+        { permanent: true, hint: 'bucket names are global: choose another target bucket' },
+      );
+    }
+    throw s3Error(error, `create bucket ${bucket.name}`);
+  }
+}
+
+export interface RestoreObjectsProgress {
+  listed: number;
+  listedBytes: number;
+  copied: number;
+  copiedBytes: number;
+  /** Already in the target with the listed size (an earlier run copied them). */
+  skipped: number;
+  elapsedMs: number;
+}
+
+export interface RestoreObjectsResult extends RestoreObjectsProgress {
+  serverSide: boolean;
+}
+
+export interface CopyListedOptions {
+  /** A backup's object list (readObjectList), in key order. */
+  list: AsyncIterable<ObjectListEntry>;
+  /** The backup bucket: each entry is read at `stored ?? key`. */
+  from: Bucket;
+  /** The restore target: each entry is written at `key`. */
+  to: Bucket;
+  concurrency: number;
+  signal?: AbortSignal;
+  onProgress?: (progress: RestoreObjectsProgress) => void;
+}
+
+/** Report skips in batches: a rerun over millions of present objects should not flood the reporter. */
+const SKIP_REPORT_EVERY = 1000;
+
+/**
+ * Copies exactly the listed objects into `to`, concurrently; an entry already in `to` with its size is
+ * skipped (found by merge-joining the list with one listing of `to`), so a rerun copies nothing twice.
+ * A listed object missing from the backup is a permanent BACKUP_OBJECT_MISSING.
+ */
+export async function copyListedObjects(options: CopyListedOptions): Promise<RestoreObjectsResult> {
+  const { from, to, signal } = options;
+  refuseSameBucket(from, to);
+  const serverSide = canCopyServerSide(from.target, to.target);
+  const started = Date.now();
+  const progress = { listed: 0, listedBytes: 0, copied: 0, copiedBytes: 0, skipped: 0, elapsedMs: 0 };
+  const report = () => options.onProgress?.({ ...progress, elapsedMs: Date.now() - started });
+  const pool = boundedPool(options.concurrency);
+  const present = seekable(listObjects(to));
+  let previous: string | undefined;
+  try {
+    for await (const entry of options.list) {
+      if (signal?.aborted || pool.failure) break;
+      checkOrder(previous, entry.key);
+      previous = entry.key;
+      progress.listed++;
+      progress.listedBytes += entry.size;
+      if ((await present.seek(entry.key))?.size === entry.size) {
+        if (++progress.skipped % SKIP_REPORT_EVERY === 0) report();
+        continue;
+      }
+      await pool.run(async () => {
+        await copyEntry(entry, from, to, serverSide, signal);
+        progress.copied++;
+        progress.copiedBytes += entry.size;
+        report();
+      });
+    }
+  } finally {
+    await pool.drain(); // no copy keeps running after this returns or throws
+  }
+  if (signal?.aborted) {
+    throw new PachopsError('ABORTED', `object restore aborted after ${progress.copied} copies`, {
+      permanent: true,
+    });
+  }
+  if (pool.failure) throw pool.failure.error;
+  report();
+  return { ...progress, elapsedMs: Date.now() - started, serverSide };
+}
+
+async function copyEntry(
+  entry: ObjectListEntry,
+  from: Bucket,
+  to: Bucket,
+  serverSide: boolean,
+  signal?: AbortSignal,
+): Promise<void> {
+  const sourceKey = entry.stored ?? entry.key;
+  const where = entry.stored ? `${entry.key} (stored at ${sourceKey})` : entry.key;
+  let copied: { streamedBytes?: number };
+  try {
+    copied = await copyObject({
+      source: from,
+      sourceKey,
+      target: to,
+      targetKey: entry.key,
+      size: entry.size,
+      serverSide,
+      signal,
+    });
+  } catch (error) {
+    if (!(error instanceof SourceObjectMissing)) throw error;
+    throw new PachopsError(
+      'BACKUP_OBJECT_MISSING',
+      `the backup is missing ${where} in ${from.name}: it cannot be restored whole`,
+      { permanent: true, hint: 'restore from another backup', cause: error },
+    );
+  }
+  if (copied.streamedBytes !== undefined && copied.streamedBytes !== entry.size) {
+    throw new PachopsError(
+      'BACKUP_OBJECT_SIZE_MISMATCH',
+      `the backup's ${where} in ${from.name} has ${copied.streamedBytes} bytes, its object list says ${entry.size}: it cannot be restored whole`,
+      { permanent: true, hint: 'restore from another backup' },
+    );
+  }
+}
+
+function refuseSameBucket(from: Bucket, to: Bucket): void {
+  if (from.name === to.name && (from.target.endpoint ?? '') === (to.target.endpoint ?? '')) {
+    throw new PachopsError(
+      'SAME_BUCKET',
+      `${to.name} is the backup bucket itself: reuse it as it is instead of copying into it`,
+      { permanent: true },
+    );
+  }
+}
+
+function checkOrder(previous: string | undefined, key: string): void {
+  if (previous !== undefined && compareKeys(previous, key) >= 0) {
+    throw new PachopsError(
+      'OBJECT_LIST_UNSORTED',
+      `the object list has ${key} after ${previous}: it is not in key order (or repeats a key)`,
+      { permanent: true },
+    );
+  }
+}
+
+/** A sorted listing read forward only: seek(key) returns the entry at key, if any. */
+function seekable(listing: AsyncIterable<ObjectEntry>) {
+  const it = listing[Symbol.asyncIterator]();
+  let current: IteratorResult<ObjectEntry> | undefined;
+  return {
+    async seek(key: string): Promise<ObjectEntry | undefined> {
+      current ??= await it.next();
+      while (!current.done && compareKeys(current.value.key, key) < 0) current = await it.next();
+      return !current.done && current.value.key === key ? current.value : undefined;
+    },
+  };
+}
+
+/** At most `limit` tasks in flight; run() waits for a free slot; the first failure stops new work. */
+function boundedPool(limit: number) {
+  const inFlight = new Set<Promise<void>>();
+  const pool = {
+    failure: undefined as { error: unknown } | undefined,
+    async run(task: () => Promise<void>): Promise<void> {
+      const running: Promise<void> = task()
+        .catch((error: unknown) => {
+          pool.failure ??= { error };
+        })
+        .finally(() => inFlight.delete(running));
+      inFlight.add(running);
+      if (inFlight.size >= Math.max(1, limit)) await Promise.race(inFlight);
+    },
+    async drain(): Promise<void> {
+      await Promise.all(inFlight);
+    },
+  };
+  return pool;
+}

@@ -1,0 +1,173 @@
+/**
+ * Restores, end to end through Slack: back up a live simulated cluster, then `/pach restore <id>`, the form,
+ * each approval, and the proofs: the restored databases hold exactly what was dumped, every chunk object the
+ * restored metadata references is in the new bucket, helm was handed values that point at the new databases
+ * and bucket and keep every other key, the cluster is up and unpaused, and the users are told.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import pg from 'pg';
+import { parse as parseYaml } from 'yaml';
+import {
+  approvePhases,
+  PHASE_TITLES,
+  requestBackup,
+  waitForFinish,
+  waitForPrompt,
+} from '../harness/drive.ts';
+import { consistencyKeys } from '../harness/pachyderm/simulator.ts';
+import { CHANNELS, type Scenario, startScenario, USERS } from '../harness/scenario.ts';
+import { stackEnv } from '../harness/stack-env.ts';
+
+let scenario: Scenario;
+const RESTORE_PHASES = ['pause', 'restore-databases', 'restore-bucket', 'deploy', 'resume', 'health'];
+
+beforeAll(async () => {
+  const stack = stackEnv();
+  scenario = await startScenario({
+    redisUrl: stack.redis.url,
+    postgres: stack.postgres,
+    s3: stack.rgw!,
+    objects: 80,
+  });
+  await scenario.startBot();
+  await scenario.startWorker();
+}, 120_000);
+
+afterAll(async () => {
+  await scenario?.stop();
+});
+
+async function rowCounts(url: string): Promise<Record<string, number>> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query(
+      `SELECT schemaname || '.' || relname AS t FROM pg_stat_user_tables ORDER BY 1`,
+    );
+    const counts: Record<string, number> = {};
+    for (const { t } of rows) {
+      const [schema, table] = t.split('.');
+      const q = `SELECT count(*)::int AS n FROM ${pg.escapeIdentifier(schema)}.${pg.escapeIdentifier(table)}`;
+      counts[t] = (await client.query(q)).rows[0].n;
+    }
+    return counts;
+  } finally {
+    await client.end();
+  }
+}
+
+const dumped: { backupId: string; counts: Record<string, Record<string, number>>; keys: string[] } = {
+  backupId: '',
+  counts: {},
+  keys: [],
+};
+
+test('a backup of the live cluster, with what it dumped captured during the pause', async () => {
+  const parent = await requestBackup(scenario, USERS.requester);
+  await approvePhases(scenario, parent.ts, USERS.approver, ['pause', 'dump']);
+  await waitForPrompt(scenario, parent.ts, 'pachops:approve', PHASE_TITLES.mirror);
+  dumped.counts.pachyderm = await rowCounts(scenario.dbUrl(scenario.names.pachyderm));
+  dumped.counts.dex = await rowCounts(scenario.dbUrl(scenario.names.dex));
+  dumped.keys = (await consistencyKeys(scenario.dbUrl(scenario.names.pachyderm))).map((k) => k.key);
+  await approvePhases(scenario, parent.ts, USERS.approver, ['mirror', 'resume', 'verify']);
+  const last = await waitForFinish(scenario, parent.ts);
+  dumped.backupId = /Backup `([^`]+)`/.exec(last.text)![1];
+}, 90_000);
+
+describe('restoring it through the form into new databases and a new bucket, redeployed', () => {
+  let parentTs: string;
+  const suffix = '_r1';
+  const bucket = `${scenario?.names.source ?? 'x'}-r1`;
+
+  test('the form opens pre-filled and its submit posts the plan', async () => {
+    const target = `${scenario.names.source}-r1`;
+    const reply = await scenario.slack.command(scenario.bot!.url, {
+      userId: USERS.requester,
+      channelId: CHANNELS.ops,
+      text: `restore ${dumped.backupId}`,
+    });
+    expect(reply.status).toBe(200);
+    const view = await scenario.slack.waitForView(USERS.requester, /Plan the restore/);
+    expect(scenario.slack.renderView(view.id)).toContain(dumped.backupId);
+    const submitted = await scenario.slack.submitView(scenario.bot!.url, {
+      userId: USERS.requester,
+      values: { db_suffix: suffix, bucket: target },
+    });
+    expect(submitted.outcome).toBe('closed');
+    const parent = await scenario.slack.waitForMessage(CHANNELS.ops, /^Restore of prod from/);
+    parentTs = parent.ts;
+    await waitForPrompt(scenario, parentTs, 'pachops:approve', PHASE_TITLES.pause);
+    const plan = scenario.slack.thread(CHANNELS.ops, parentTs).find((m) => /^plan done in /.test(m.text))!;
+    expect(JSON.stringify(plan.blocks)).toMatch(
+      new RegExp(
+        `${scenario.names.pachyderm} \\(.*\\) → ${scenario.names.pachyderm}${suffix}: will be created`,
+      ),
+    );
+    expect(JSON.stringify(plan.blocks)).toMatch(
+      /will be paused, then redeployed with chart pachyderm\/pachyderm 2\.11\.6/,
+    );
+    void bucket;
+  }, 60_000);
+
+  test('every phase runs once approved, and the cluster comes back healthy', async () => {
+    await approvePhases(scenario, parentTs, USERS.approver, RESTORE_PHASES);
+    const last = await waitForFinish(scenario, parentTs);
+    expect(last.text).toMatch(/Restore of prod from .* is complete\. All \d+ chunk objects/);
+    await scenario.kube.waitForSettled();
+    expect(scenario.kube.getDeployment('pachd')?.spec.replicas).toBe(1);
+    expect(scenario.kube.getConfigMap('pachd-config')?.data?.MODE ?? 'full').toBe('full');
+  }, 120_000);
+
+  test('the restored databases hold exactly what was dumped', async () => {
+    expect(await rowCounts(scenario.dbUrl(`${scenario.names.pachyderm}${suffix}`))).toEqual(
+      dumped.counts.pachyderm,
+    );
+    expect(await rowCounts(scenario.dbUrl(`${scenario.names.dex}${suffix}`))).toEqual(dumped.counts.dex);
+  });
+
+  test('helm got the saved values pointed at the new databases and bucket, every other key kept', async () => {
+    const calls = readFileSync(join(scenario.dir, 'helm-calls.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    const upgrade = calls.find((c) => c.argv.includes('upgrade'));
+    expect(upgrade).toBeDefined();
+    expect(upgrade.argv).toEqual(
+      expect.arrayContaining([
+        'upgrade',
+        '--install',
+        'pachyderm',
+        'pachyderm/pachyderm',
+        '--version',
+        '2.11.6',
+      ]),
+    );
+    expect(upgrade.values[0].mode).toBe(0o600);
+    const values = parseYaml(upgrade.values[0].content);
+    const pgValues = values.global.postgresql;
+    expect(pgValues.postgresqlDatabase).toBe(`${scenario.names.pachyderm}${suffix}`);
+    expect(pgValues.identityDatabaseFullNameOverride).toBe(`${scenario.names.dex}${suffix}`);
+    expect(values.pachd.storage.storageURL).toMatch(
+      new RegExp(`^s3://${scenario.names.source}-r1\\?endpoint=`),
+    );
+    // Everything else as it was deployed.
+    expect(pgValues.postgresqlUsername).toBe(scenario.names.role);
+    expect(pgValues.postgresqlExistingSecretName).toBe('pachyderm-postgres');
+    expect(values.deployTarget).toBe('AMAZON');
+    expect(values.postgresql).toEqual({ enabled: false });
+    const deploy = scenario.slack
+      .thread(CHANNELS.ops, parentTs)
+      .find((m) => /^deploy done in /.test(m.text))!;
+    expect(JSON.stringify(deploy.blocks)).toMatch(/postgresqlDatabase: .* → /);
+  });
+
+  test('every chunk object the dumped metadata referenced is in the new bucket, and the users were told', async () => {
+    const health = scenario.slack
+      .thread(CHANNELS.ops, parentTs)
+      .find((m) => /^health done in /.test(m.text))!;
+    expect(health.text).toMatch(new RegExp(`${dumped.keys.length} chunk objects all present`));
+    const allClear = await scenario.slack.waitForMessage(CHANNELS.users, /Pachyderm prod is back/);
+    expect(allClear.text).toContain(dumped.backupId);
+  });
+});
