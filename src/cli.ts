@@ -83,9 +83,16 @@ export function buildProgram(run: (action: (ctx: CliContext) => Promise<number>)
     .action((id) => run((ctx) => runShowCommand(ctx, id)));
   program
     .command('verify')
-    .description('check a backup: dump checksums and archives, every object')
+    .description(
+      'check a backup: dump checksums and archives, every object; --drill also restores it into scratch databases',
+    )
     .argument('<backup-id>')
-    .action((id) => run((ctx) => runVerifyCommand(ctx, id)));
+    .option(
+      '--drill',
+      'restore the dumps into scratch databases, check every chunk key against the bucket, drop them',
+      false,
+    )
+    .action((id, o) => run((ctx) => runVerifyCommand(ctx, id, { drill: o.drill })));
   program
     .command('status')
     .description('operations in progress')

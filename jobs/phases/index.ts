@@ -1,5 +1,6 @@
 import { PachopsError } from '../../src/errors.ts';
 import type { OperationKind, PhaseName } from '../../src/operations/model.ts';
+import { drillPhase } from './backup/drill.ts';
 import { dumpPhase } from './backup/dump.ts';
 import { mirrorPhase } from './backup/mirror.ts';
 import { planPhase } from './backup/plan.ts';
@@ -23,6 +24,7 @@ const PHASES: Record<OperationKind, Partial<Record<PhaseName, Phase>>> = {
     mirror: mirrorPhase,
     resume: resumePhase,
     verify: verifyPhase,
+    drill: drillPhase,
   },
   restore: {
     plan: restorePlanPhase,

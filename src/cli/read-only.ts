@@ -1,4 +1,6 @@
+import { describeDrill, drillBackup } from '../../jobs/phases/backup/drill.ts';
 import { verifyBackup } from '../../jobs/phases/backup/verify.ts';
+import type { ClusterConfig } from '../config/load.ts';
 import { resolveCluster } from '../config/resolve-cluster.ts';
 import { PachopsError } from '../errors.ts';
 import { formatBackupDetail, formatBackupTable } from '../storage/backup-summary.ts';
@@ -44,8 +46,13 @@ export async function runShowCommand(ctx: CliContext, backupId: string): Promise
   return EXIT.ok;
 }
 
-export async function runVerifyCommand(ctx: CliContext, backupId: string): Promise<number> {
+export async function runVerifyCommand(
+  ctx: CliContext,
+  backupId: string,
+  options: { drill?: boolean } = {},
+): Promise<number> {
   const cluster = clusterOfBackup(ctx, backupId);
+  if (options.drill) return runDrill(ctx, cluster, backupId);
   const result = await verifyBackup({
     bucket: openBucket(cluster.backup),
     backupId,
@@ -77,4 +84,25 @@ export async function runStatusCommand(ctx: CliContext): Promise<number> {
   } finally {
     await store.close();
   }
+}
+
+/** `pachops verify <id> --drill`: restore the dumps into scratch databases, check, drop, report. */
+async function runDrill(ctx: CliContext, cluster: ClusterConfig, backupId: string): Promise<number> {
+  const bucket = openBucket(cluster.backup);
+  const manifest = await readManifest(bucket, backupId);
+  if (!manifest)
+    throw new PachopsError('BAD_REQUEST', `no complete backup ${backupId} in ${cluster.backup.bucket}`, {
+      permanent: true,
+    });
+  const result = await drillBackup({
+    cluster,
+    bucket,
+    manifest,
+    pgBin: ctx.config.tools.pgBin,
+    progress: (text) => ctx.out.write(`… ${text}\n`),
+  });
+  for (const line of describeDrill(result)) ctx.out.write(`${line}\n`);
+  const ok = result.consistency.missing === 0;
+  ctx.out.write(ok ? `restore drill of ${backupId} passed\n` : `restore drill of ${backupId} FAILED\n`);
+  return ok ? EXIT.ok : EXIT.failed;
 }

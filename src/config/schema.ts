@@ -62,6 +62,7 @@ export const PhaseName = z.enum([
   'mirror',
   'resume',
   'verify',
+  'drill',
   'safety-backup',
   'restore-databases',
   'restore-bucket',
@@ -95,6 +96,11 @@ const ClusterSchema = z
       })
       .strict(),
     approvals: z.partialRecord(ApprovablePhase, ApprovalPolicy).default({}),
+    /** A restore rehearsal into scratch databases as the last phase of every backup. */
+    drill: z
+      .object({ afterBackup: z.boolean().default(false) })
+      .strict()
+      .default({ afterBackup: false }),
     mirror: z
       .object({ concurrency: z.number().int().min(1).max(256).default(32) })
       .strict()

@@ -61,6 +61,8 @@ export interface BackupOptions {
   /** Backup: databases left out (`--skip-db`); empty for a restore. */
   skipDatabases: string[];
   dryRun: boolean;
+  /** Backup: end with a restore drill (`drill.afterBackup`). */
+  drill?: boolean;
   /** Set for a restore. */
   restore?: RestoreOptions;
 }
@@ -187,7 +189,7 @@ export interface PhaseRecord {
 
 /** The phases an operation runs, in order. */
 export function phaseList(kind: OperationKind, options: BackupOptions): readonly PhaseName[] {
-  if (kind === 'backup') return BACKUP_PHASES;
+  if (kind === 'backup') return options.drill ? [...BACKUP_PHASES, 'drill'] : BACKUP_PHASES;
   const restore = options.restore;
   return RESTORE_PHASES.filter((phase) => {
     if (['pause', 'deploy', 'resume'].includes(phase)) return restore?.deploy ?? false;

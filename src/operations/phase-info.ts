@@ -55,6 +55,11 @@ export function describePhase(
     case 'deploy':
     case 'health':
       return describeRestorePhase(cluster, operation, phase);
+    case 'drill':
+      return {
+        title: 'Rehearse a restore',
+        description: `Restores the dumps into scratch databases on ${cluster.postgres.host}, checks every chunk object they reference is in \`${cluster.backup.bucket}\`, drops them. Changes nothing else.`,
+      };
     case 'verify':
       return {
         title: 'Verify the backup',

@@ -115,8 +115,8 @@ export class SlackReporter implements Reporter {
       kind: 'failure',
       ttlMinutes: FAILURE_PROMPT_MINUTES,
     });
-    await this.postPrompt(operation, prompt.id, failureMessage(phase, message, offer, prompt));
     await this.quietly('checklist', () => this.updateChecklist(operation));
+    await this.postPrompt(operation, prompt.id, failureMessage(phase, message, offer, prompt));
   }
 
   async requestApproval(operation: Operation, phase: PhaseName): Promise<void> {
@@ -138,8 +138,8 @@ export class SlackReporter implements Reporter {
       prompt,
       position: `phase ${index + 1} of ${phases.length}`,
     });
-    await this.postPrompt(operation, prompt.id, message);
     await this.quietly('checklist', () => this.updateChecklist(operation));
+    await this.postPrompt(operation, prompt.id, message);
   }
 
   async notice(operation: Operation, text: string): Promise<void> {
@@ -154,12 +154,13 @@ export class SlackReporter implements Reporter {
 
   async operationFinished(operation: Operation): Promise<void> {
     await this.quietly('operation finished', async () => {
+      // The checklist first: the final message is the thread's "done", so everything else is in place by then.
+      await this.updateChecklist(operation);
       await this.deps.client.chat.postMessage({
         channel: operation.thread!.channel,
         thread_ts: operation.thread!.ts,
         text: finishedText(operation, this.cluster(operation)),
       });
-      await this.updateChecklist(operation);
     });
     if (operation.kind === 'restore' && operation.status === 'succeeded')
       await this.announceRestored(operation);

@@ -112,3 +112,28 @@ test('a failure while paused says so, exits 1, and `abort --yes` brings the clus
   expect(scenario.kube.getReplicationController('default-edges-v1')?.spec.replicas).toBe(2);
   expect((await pachops(['status'])).stdout).toMatch(/no operation in progress/);
 }, 60_000);
+
+describe('with drill.afterBackup', () => {
+  let drilled: Scenario;
+  beforeAll(async () => {
+    const stack = stackEnv();
+    drilled = await startScenario({
+      redisUrl: stack.redis.url,
+      postgres: stack.postgres,
+      s3: stack.rgw!,
+      objects: 30,
+      drillAfterBackup: true,
+    });
+  }, 120_000);
+  afterAll(async () => {
+    await drilled?.stop();
+  });
+
+  test('every backup ends with a restore drill into scratch databases', async () => {
+    const result = await pachops(['backup', '--yes'], { ...drilled.env, LOG_LEVEL: 'warn' });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(
+      /drill +✓ in .*: restore drill passed: 2 dump\(s\) restored and dropped, \d+ chunk objects present/,
+    );
+  }, 60_000);
+});

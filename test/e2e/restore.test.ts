@@ -4,8 +4,11 @@
  * restored metadata references is in the new bucket, helm was handed values that point at the new databases
  * and bucket and keep every other key, the cluster is up and unpaused, and the users are told.
  */
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import pg from 'pg';
 import { parse as parseYaml } from 'yaml';
 import {
@@ -16,6 +19,7 @@ import {
   waitForPrompt,
 } from '../harness/drive.ts';
 import { consistencyKeys } from '../harness/pachyderm/simulator.ts';
+import { makeS3Client } from '../harness/s3-client.ts';
 import { CHANNELS, type Scenario, startScenario, USERS } from '../harness/scenario.ts';
 import { stackEnv } from '../harness/stack-env.ts';
 
@@ -170,4 +174,48 @@ describe('restoring it through the form into new databases and a new bucket, red
     const allClear = await scenario.slack.waitForMessage(CHANNELS.users, /Pachyderm prod is back/);
     expect(allClear.text).toContain(dumped.backupId);
   });
+});
+
+describe('the restore drill (pachops verify --drill)', () => {
+  const cli = async (args: string[]) => {
+    const env = { ...scenario.env, LOG_LEVEL: 'warn' };
+    const file = join(process.cwd(), 'src/cli.ts');
+    return promisify(execFile)(process.execPath, [file, ...args], { env, encoding: 'utf8' }).then(
+      (r) => ({ code: 0, stdout: r.stdout }),
+      (e: { code: number; stdout: string }) => ({ code: e.code, stdout: e.stdout }),
+    );
+  };
+  const scratchDatabases = async () => {
+    const client = new pg.Client({ connectionString: scenario.dbUrl('postgres') });
+    await client.connect();
+    const { rows } = await client.query(
+      `SELECT datname FROM pg_database WHERE datname LIKE 'pachops_drill_%'`,
+    );
+    await client.end();
+    return rows.map((r) => r.datname);
+  };
+
+  test('restores the dumps into scratch databases, checks every chunk key, and drops them', async () => {
+    const result = await cli(['verify', dumped.backupId, '--drill']);
+    expect(result.stdout).toMatch(/restore drill of .* passed/);
+    expect(result.stdout).toMatch(
+      new RegExp(
+        `all ${dumped.keys.length} chunk objects the restored metadata references are in the backup bucket`,
+      ),
+    );
+    expect(result.code).toBe(0);
+    expect(await scratchDatabases()).toEqual([]);
+  }, 60_000);
+
+  test('reports a chunk object missing from the backup bucket by its key', async () => {
+    const victim = dumped.keys[Math.floor(dumped.keys.length / 2)];
+    const s3 = makeS3Client(scenario.s3);
+    await s3.send(new DeleteObjectCommand({ Bucket: scenario.names.backup, Key: victim }));
+    s3.destroy();
+    const result = await cli(['verify', dumped.backupId, '--drill']);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/1 of \d+ referenced chunk objects are MISSING/);
+    expect(result.stdout).toContain(victim);
+    expect(await scratchDatabases()).toEqual([]);
+  }, 60_000);
 });

@@ -50,6 +50,8 @@ export interface ScenarioOptions {
   pauseTimeoutSeconds?: number;
   /** jobs.backoffSeconds (the first retry's delay). Default 0.2. */
   backoffSeconds?: number;
+  /** drill.afterBackup. Default false. */
+  drillAfterBackup?: boolean;
 }
 
 export interface Scenario {
@@ -235,6 +237,7 @@ function configYaml(options: ScenarioOptions, names: Scenario['names'], postgres
         helm: { release: 'pachyderm', namespace: 'pachyderm' },
         approvals: options.approvals ?? {},
         mirror: { concurrency: 16 },
+        drill: { afterBackup: options.drillAfterBackup ?? false },
       },
     },
     jobs: { attempts: 3, backoffSeconds: options.backoffSeconds ?? 0.2 },
