@@ -44,6 +44,11 @@ export function restoreModal(input: {
   const clusterOptions = input.clusters.map((c) => option(c, c));
   const toCluster = clusterOptions.find((o) => o.value === prefill.toCluster);
   const checkbox = (value: string, label: string, description: string) => option(label, value, description);
+  const overwriteOk = checkbox(
+    'overwrite',
+    'Yes, replace the databases named above',
+    'Their current contents are lost',
+  );
   const reuse = checkbox('reuse', 'Reuse the backup bucket', 'No copy; the bucket then stops being a backup');
   const deploy = checkbox(
     'deploy',
@@ -85,6 +90,7 @@ export function restoreModal(input: {
         undefined,
         true,
       ),
+      checkboxInput('overwrite_ok', [overwriteOk], []),
       textInput('bucket', 'New bucket (default: <cluster bucket>-restored-<date>)', prefill.bucket, true),
       checkboxInput('reuse', [reuse], prefill.reuseBackupBucket ? [reuse] : []),
       checkboxInput('deploy', [deploy], prefill.deploy ? [deploy] : []),
@@ -192,6 +198,10 @@ export function readRestoreSubmission(view: {
     if (!match) return { ok: false, errors: { db_targets: `"${line}" is not source=target` } };
     targets[match[1]] = match[2];
   }
+  const overwrite = (typed('overwrite') ?? '').split(/[\s,]+/).filter(Boolean);
+  if (overwrite.length && !checked('overwrite_ok').includes('overwrite')) {
+    return { ok: false, errors: { overwrite_ok: 'tick this to replace the databases you named' } };
+  }
   const { channelId } = z.object({ channelId: z.string() }).parse(JSON.parse(view.private_metadata ?? '{}'));
   return {
     ok: true,
@@ -200,7 +210,7 @@ export function readRestoreSubmission(view: {
       toCluster: Selected.parse(field('cluster') ?? {}).selected_option?.value,
       dbSuffix: typed('db_suffix'),
       targets,
-      overwrite: (typed('overwrite') ?? '').split(/[\s,]+/).filter(Boolean),
+      overwrite,
       bucket: typed('bucket'),
       reuseBackupBucket: checked('reuse').includes('reuse'),
       deploy: checked('deploy').includes('deploy'),
