@@ -18,7 +18,9 @@ export class ConsoleReporter implements Reporter {
 
   async operationStarted(operation: Operation): Promise<void> {
     this.line(
-      `${operation.options.dryRun ? 'dry run: ' : ''}backup of ${operation.cluster}: operation ${operation.id}, backup ${operation.backupId}`,
+      operation.kind === 'restore'
+        ? `restore of ${operation.cluster} from ${operation.backupId}: operation ${operation.id}`
+        : `${operation.options.dryRun ? 'dry run: ' : ''}backup of ${operation.cluster}: operation ${operation.id}, backup ${operation.backupId}`,
     );
   }
 

@@ -78,6 +78,8 @@ export interface RestoreOptions {
   bucket: { name: string; reuseBackupBucket: boolean };
   /** Redeploy the cluster with Helm, pointed at the restored databases and bucket. */
   deploy: boolean;
+  /** Pause the cluster first (and resume it last): when redeploying, or when a live database is replaced. */
+  pauseCluster: boolean;
   /** Back up what is about to be replaced first. */
   safetyBackup: boolean;
 }
@@ -192,7 +194,8 @@ export function phaseList(kind: OperationKind, options: BackupOptions): readonly
   if (kind === 'backup') return options.drill ? [...BACKUP_PHASES, 'drill'] : BACKUP_PHASES;
   const restore = options.restore;
   return RESTORE_PHASES.filter((phase) => {
-    if (['pause', 'deploy', 'resume'].includes(phase)) return restore?.deploy ?? false;
+    if (phase === 'deploy') return restore?.deploy ?? false;
+    if (phase === 'pause' || phase === 'resume') return restore?.pauseCluster ?? restore?.deploy ?? false;
     if (phase === 'safety-backup') return restore?.safetyBackup ?? false;
     return true;
   });

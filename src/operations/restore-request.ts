@@ -28,7 +28,7 @@ const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
 /** A refusal that names the field of the request (and of the Slack form) it is about. */
 export class RestoreRequestError extends PachopsError {
-  readonly field: 'backup' | 'cluster' | 'databases' | 'overwrite' | 'bucket' | 'deploy';
+  readonly field: 'backup' | 'cluster' | 'databases' | 'suffix' | 'overwrite' | 'bucket' | 'deploy';
 
   constructor(field: RestoreRequestError['field'], message: string) {
     super('BAD_REQUEST', message, { permanent: true });
@@ -73,7 +73,7 @@ export function buildRestoreOptions(
     const target = request.targets?.[name] ?? `${name}${suffix}`;
     if (!DATABASE_NAME.test(target))
       refuse(
-        'databases',
+        request.targets?.[name] ? 'databases' : 'suffix',
         `\`${target}\` is not a database name pachops will create (a-z, 0-9, _; at most 63)`,
       );
     return { source: name, target, overwrite: request.overwrite.includes(target) };
@@ -100,6 +100,8 @@ export function buildRestoreOptions(
       databases,
       bucket,
       deploy: request.deploy,
+      // Replacing a database pachd is using must not happen under its feet.
+      pauseCluster: request.deploy || live,
       safetyBackup: request.safetyBackup ?? live,
     },
   };

@@ -203,3 +203,35 @@ export async function dropDatabase(
     await client.end();
   }
 }
+
+/**
+ * Puts `replacement` in the place of `name` without losing anything: `name` becomes `keptAs` (kept, for
+ * an SRE to drop once satisfied), then `replacement` becomes `name`. Both renames need the databases
+ * idle: their remaining sessions are ended first (the cluster is paused by then).
+ */
+export async function swapDatabase(
+  target: PostgresTarget,
+  input: { name: string; replacement: string; keptAs: string },
+): Promise<void> {
+  for (const name of [input.name, input.replacement, input.keptAs]) checkDatabaseName(name);
+  const client = await connectMaintenance(target);
+  const id = pg.escapeIdentifier;
+  try {
+    if (await databaseExists(client, input.keptAs)) {
+      throw new PachopsError(
+        'DATABASE_EXISTS',
+        `cannot keep ${input.name} as ${input.keptAs}: that name is taken`,
+        { permanent: true },
+      );
+    }
+    const end =
+      'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ANY($1) AND pid <> pg_backend_pid()';
+    await client.query(end, [[input.name, input.replacement]]);
+    await client.query(`ALTER DATABASE ${id(input.name)} RENAME TO ${id(input.keptAs)}`);
+    await client.query(`ALTER DATABASE ${id(input.replacement)} RENAME TO ${id(input.name)}`);
+  } catch (error) {
+    throw pgError(error, `put the restored ${input.replacement} in the place of ${input.name}`);
+  } finally {
+    await client.end();
+  }
+}

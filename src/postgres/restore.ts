@@ -14,6 +14,7 @@ export {
   dropDatabase,
   inspectDatabase,
   mayCreateDatabases,
+  swapDatabase,
 } from './manage-database.ts';
 export { countRows, MAIN_PACHYDERM_TABLES, type TableRows } from './row-counts.ts';
 

@@ -116,7 +116,11 @@ export class SlackReporter implements Reporter {
       ttlMinutes: FAILURE_PROMPT_MINUTES,
     });
     await this.quietly('checklist', () => this.updateChecklist(operation));
-    await this.postPrompt(operation, prompt.id, failureMessage(phase, message, offer, prompt));
+    await this.postPrompt(
+      operation,
+      prompt.id,
+      failureMessage(phase, message, offer, prompt, operation.kind),
+    );
   }
 
   async requestApproval(operation: Operation, phase: PhaseName): Promise<void> {

@@ -9,6 +9,7 @@ export const PHASE_TITLES: Record<string, RegExp> = {
   mirror: /Approval needed: Mirror the bucket/,
   resume: /Approval needed: Resume the cluster/,
   verify: /Approval needed: Verify the backup/,
+  'safety-backup': /Approval needed: Back up what will be replaced/,
   'restore-databases': /Approval needed: Restore the databases/,
   'restore-bucket': /Approval needed: Restore the bucket/,
   deploy: /Approval needed: Redeploy Pachyderm/,

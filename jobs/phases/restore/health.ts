@@ -17,11 +17,15 @@ export const healthPhase: Phase = {
   async run(ctx) {
     const r = await openRestore(ctx);
     const lines = r.restore.deploy ? await checkPachd(ctx) : ['not deployed: databases and bucket only'];
-    ctx.progress('checking every chunk object the restored metadata references');
-    const skip = r.restore.bucket.reuseBackupBucket ? { skipPrefix: RESERVED_PREFIX } : {};
+    // Check against the bucket Pachyderm actually reads: the restored one once deployed; without a
+    // deploy, a live metadata database that was replaced goes on being read with the cluster's own bucket.
+    const live = !r.restore.deploy && ctx.cluster.postgres.databases.includes(r.metadataTarget);
+    const bucket = live ? ctx.services.source : r.targetBucket;
+    ctx.progress(`checking every chunk object the restored metadata references against ${bucket.name}`);
+    const skip = bucket === r.backupBucket ? { skipPrefix: RESERVED_PREFIX } : {};
     const result = await findMissingKeys(
       chunkObjectKeys(ctx.cluster.postgres, r.metadataTarget),
-      listObjects(r.targetBucket, skip),
+      listObjects(bucket, skip),
     );
     await ctx.saveState({
       restore: { ...ctx.operation.state.restore, health: { ...result, pachdVersion: lines[0] } },
@@ -29,15 +33,17 @@ export const healthPhase: Phase = {
     if (result.missing > 0) {
       throw new PachopsError(
         'RESTORE_INCONSISTENT',
-        `${formatCount(result.missing)} of ${formatCount(result.referenced)} chunk objects that ${r.metadataTarget} references are missing from ${r.targetBucket.name}: ${result.sample.join(', ')}`,
+        `${formatCount(result.missing)} of ${formatCount(result.referenced)} chunk objects that ${r.metadataTarget} references are missing from ${bucket.name}: ${result.sample.join(', ')}`,
         {
           permanent: true,
-          hint: 'Pachyderm will fail to read those files; restore the bucket again or choose another backup',
+          hint: live
+            ? `the cluster still reads ${bucket.name}; restore again with a redeploy onto the restored bucket ${r.targetBucket.name}`
+            : 'Pachyderm will fail to read those files; restore the bucket again or choose another backup',
         },
       );
     }
     lines.push(
-      `consistency: all ${formatCount(result.referenced)} chunk objects ${r.metadataTarget} references are in ${r.targetBucket.name}`,
+      `consistency: all ${formatCount(result.referenced)} chunk objects ${r.metadataTarget} references are in ${bucket.name}`,
     );
     return {
       summary: `healthy: ${lines[0]}; ${formatCount(result.referenced)} chunk objects all present`,

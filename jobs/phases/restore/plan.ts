@@ -86,14 +86,14 @@ async function checkDatabases(ctx: PhaseContext, r: RestoreContext): Promise<str
     }
     if (found.exists && found.tables > 0 && !overwrite) {
       refuse(
-        `database ${target} exists and is not empty (${found.tables} tables, ${formatCount(found.rows)} rows); name it again under "overwrite" to replace it, or choose another name`,
+        `database ${target} exists and is not empty (${found.tables} table(s), ${formatCount(found.rows)} rows); name it again under "overwrite" to replace it, or choose another name`,
       );
     }
     const size = r.manifest.databases.find((d) => d.name === source)?.bytes ?? 0;
     const what = !found.exists
       ? 'will be created'
       : found.tables > 0
-        ? 'will be OVERWRITTEN'
+        ? `will be REPLACED (the current one is kept as ${target}_replaced_…)`
         : 'exists, empty: will be filled';
     lines.push(`${source} (${formatBytes(size)} dump) → ${target}: ${what}`);
   }

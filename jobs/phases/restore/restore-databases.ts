@@ -2,11 +2,13 @@ import { formatBytes, formatCount, formatDuration } from '../../../src/format.ts
 import {
   countRows,
   createDatabase,
+  dropDatabase,
   inspectDatabase,
   restoreDatabase,
+  swapDatabase,
   verifyDumpChecksum,
 } from '../../../src/postgres/restore.ts';
-import type { Phase } from '../types.ts';
+import type { Phase, PhaseContext } from '../types.ts';
 import { openRestore } from './context.ts';
 
 /**
@@ -41,20 +43,28 @@ export const restoreDatabasesPhase: Phase = {
         await ctx.saveState({ restore: { ...ctx.operation.state.restore, created: [...created, name] } });
         await createDatabase(target, name);
       }
-      // A database this restore created and an interrupted run filled is replaced, not refused.
-      const clean = found.tables > 0 && (overwrite || created.includes(name));
+      // A database with tables (an overwrite, or what an interrupted run left) is not restored over:
+      // the dump goes into a fresh database that then takes its place, and the old one is kept.
+      const replace = found.tables > 0 && (overwrite || created.includes(name));
+      const into = replace ? await freshStaging(ctx, name) : name;
       const restored = await restoreDatabase({
         target,
-        database: name,
+        database: into,
         bucket: r.backupBucket,
         key: dump.key,
         pgBin: ctx.config.tools.pgBin,
-        clean,
         expected: { sha256: dump.sha256, bytes: dump.bytes },
         signal: ctx.signal,
         onBytes: (bytes) =>
           ctx.progress(`${source} → ${name}: ${formatBytes(bytes)} of ${formatBytes(dump.bytes)} restored`),
       });
+      if (replace) {
+        const keptAs = `${name.slice(0, 40)}_replaced_${new Date().toISOString().replace(/\D/g, '').slice(0, 12)}`;
+        await swapDatabase(target, { name, replacement: into, keptAs });
+        lines.push(
+          `${name} existed with ${formatCount(found.tables)} table(s): kept as ${keptAs}; drop it once satisfied`,
+        );
+      }
       const rows = await countRows(target, name);
       done[name] = {
         rows: rows.map((t) => ({ table: t.table, rows: t.rows })),
@@ -70,3 +80,12 @@ export const restoreDatabasesPhase: Phase = {
     };
   },
 };
+
+/** An empty database to restore into, beside `name`; a leftover of an interrupted run is dropped first. */
+async function freshStaging(ctx: PhaseContext, name: string): Promise<string> {
+  const prefix = `${name.slice(0, 45)}_pachops_`;
+  const staging = `${prefix}new`;
+  await dropDatabase(ctx.cluster.postgres, staging, { prefix });
+  await createDatabase(ctx.cluster.postgres, staging);
+  return staging;
+}

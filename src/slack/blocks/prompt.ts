@@ -1,5 +1,5 @@
 import { mention } from '../../operations/approval-policy.ts';
-import type { Operation, PhaseName } from '../../operations/model.ts';
+import type { Operation, OperationKind, PhaseName } from '../../operations/model.ts';
 import type { FailureOffer } from '../../operations/ports.ts';
 import type { Decision, Prompt } from '../../operations/prompts.ts';
 import { type ButtonSpec, buttons, clock, escapeText, type KnownBlock, section } from './text.ts';
@@ -58,6 +58,7 @@ export function failureMessage(
   message: string,
   offer: FailureOffer,
   prompt: Prompt,
+  kind: OperationKind = 'backup',
 ): { text: string; blocks: KnownBlock[] } {
   const specs: ButtonSpec[] = [];
   if (offer.retry)
@@ -66,8 +67,12 @@ export function failureMessage(
     specs.push({ text: 'Resume cluster', actionId: actionId('resume'), value: prompt.id, style: 'danger' });
   if (offer.abort)
     specs.push({ text: 'Abort', actionId: actionId('abort'), value: prompt.id, style: 'danger' });
+  const ending =
+    kind === 'restore'
+      ? 'the restore then ends: what was already restored stays, and pachd comes back as it was last deployed'
+      : 'this backup then ends incomplete';
   const paused = offer.resume
-    ? '\n:warning: *The cluster is paused.* Retry the phase, or resume the cluster (this backup then ends incomplete).'
+    ? `\n:warning: *The cluster is paused.* Retry the phase, or resume the cluster (${ending}).`
     : '';
   const text = `${phase} failed: ${message}`;
   return {

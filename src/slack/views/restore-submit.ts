@@ -12,6 +12,7 @@ const BLOCK_OF: Record<RestoreRequestError['field'], string> = {
   backup: 'backup',
   cluster: 'cluster',
   databases: 'db_targets',
+  suffix: 'db_suffix',
   overwrite: 'overwrite',
   bucket: 'bucket',
   deploy: 'deploy',
@@ -50,6 +51,13 @@ export function registerRestoreForm(app: App, deps: BotDeps): void {
         response_action: 'errors',
         errors: { [BLOCK_OF[error.field]]: error.message },
       }));
+    }
+    const active = await deps.store.activeOperation(built.cluster.name);
+    if (active) {
+      const errors = {
+        cluster: `${built.cluster.name} is busy: ${active.kind} ${active.backupId} is ${active.status}; finish or abort it first`,
+      };
+      return void (await ack({ response_action: 'errors', errors }));
     }
     await ack();
     try {

@@ -59,14 +59,19 @@ export function startWorkload(opts: WorkloadOptions): Workload {
       wake = resolve;
     },
   );
+  let stopped: Promise<WorkloadStats> | undefined;
   return {
     stats: () => ({ ...stats, keys: [...stats.keys] }),
-    async stop() {
-      stopping = true;
-      wake?.();
-      await loop;
-      await pool.end();
-      return { ...stats, keys: [...stats.keys] };
+    // Idempotent: a test may stop the workload early and the scenario stops it again at the end.
+    stop() {
+      stopped ??= (async () => {
+        stopping = true;
+        wake?.();
+        await loop;
+        await pool.end();
+        return { ...stats, keys: [...stats.keys] };
+      })();
+      return stopped;
     },
   };
 }
