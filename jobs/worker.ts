@@ -9,6 +9,7 @@ import { SlackReporter } from '../src/slack/reporter.ts';
 import { createPhaseQueue, createQueueDispatcher, PHASE_QUEUE, PhaseJobData, toJobError } from './queue.ts';
 import { type RunnerDeps, runPhase } from './run-phase.ts';
 import { createServiceCache } from './services.ts';
+import { startWatchdog } from './watchdog-worker.ts';
 
 /** The worker process: runs phase jobs, reports them in their threads, posts the next prompt. */
 export async function startWorker(
@@ -60,10 +61,12 @@ export async function startWorker(
     },
   );
   worker.on('failed', (job, error) => log.warn({ jobId: job?.id, err: error }, 'phase job attempt failed'));
+  const watchdog = await startWatchdog(deps, queue);
   worker.on('error', (error) => log.error({ err: error }, 'worker error'));
   log.info('worker started');
   return {
     async stop() {
+      await watchdog.close();
       await worker.close();
       await queue.close();
       await store.close();

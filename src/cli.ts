@@ -4,6 +4,7 @@ import { runAbortCommand, runBackupCommand, runRetryCommand } from './cli/backup
 import { type CliContext, createCliContext, EXIT } from './cli/context.ts';
 import { runListCommand, runShowCommand, runStatusCommand, runVerifyCommand } from './cli/read-only.ts';
 import { runRestoreCommand } from './cli/restore.ts';
+import { runAuditCommand, runResumeCommand } from './cli/safety.ts';
 import { ConfigError, describeError, PachopsError } from './errors.ts';
 
 const collect = (value: string, all: string[]) => [...all, value];
@@ -103,6 +104,18 @@ export function buildProgram(run: (action: (ctx: CliContext) => Promise<number>)
     .argument('<operation-id>')
     .option('--yes', 'approve the retry and what follows', false)
     .action((id, o) => run((ctx) => runRetryCommand(ctx, id, o.yes)));
+  program
+    .command('resume')
+    .description('emergency: bring a cluster pachops paused back now; its operation ends as aborted')
+    .argument('[cluster]')
+    .option('--yes', 'confirm', false)
+    .action((cluster, o) => run((ctx) => runResumeCommand(ctx, cluster, o.yes)));
+  program
+    .command('audit')
+    .description('who requested, approved and ran what, newest first')
+    .option('--cluster <name>')
+    .option('--limit <n>', 'entries to show', (v: string) => Number(v), 50)
+    .action((o) => run((ctx) => runAuditCommand(ctx, { cluster: o.cluster, limit: o.limit })));
   program
     .command('abort')
     .description('end an operation; a paused cluster is resumed first')

@@ -57,5 +57,6 @@ class TeeReporter implements Reporter {
     this.both(o, (r) => r.phaseFailed(o, p, m, offer));
   requestApproval = (o: Operation, p: PhaseName) => this.both(o, (r) => r.requestApproval(o, p));
   notice = (o: Operation, text: string) => this.both(o, (r) => r.notice(o, text));
+  alert = (o: Operation, text: string) => this.both(o, (r) => r.alert(o, text));
   operationFinished = (o: Operation) => this.both(o, (r) => r.operationFinished(o));
 }

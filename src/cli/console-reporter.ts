@@ -63,6 +63,10 @@ export class ConsoleReporter implements Reporter {
     this.line(text.replace(/<@(\w+)>/g, '$1'));
   }
 
+  async alert(operation: Operation, text: string): Promise<void> {
+    await this.notice(operation, `ALERT ${text}`);
+  }
+
   async operationFinished(operation: Operation): Promise<void> {
     const bucket = this.config.clusters[operation.cluster].backup.bucket;
     const downtime =

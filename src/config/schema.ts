@@ -96,6 +96,18 @@ const ClusterSchema = z
       })
       .strict(),
     approvals: z.partialRecord(ApprovablePhase, ApprovalPolicy).default({}),
+    /** The safety net for a paused cluster (checked every `watchdogIntervalSeconds`). */
+    watchdog: z
+      .object({
+        /** Remind the thread and the ops channel when the pause outlasts the estimate by this much (or this long without one). */
+        reminderMarginMinutes: z.number().positive().default(15),
+        /** Mention the approvers when the pause lasts this long. */
+        escalateAfterMinutes: z.number().positive().default(60),
+        /** Resume the cluster by itself after this long paused; absent = never on its own. */
+        autoResumeAfterMinutes: z.number().positive().optional(),
+      })
+      .strict()
+      .default({ reminderMarginMinutes: 15, escalateAfterMinutes: 60 }),
     /** A restore rehearsal into scratch databases as the last phase of every backup. */
     drill: z
       .object({ afterBackup: z.boolean().default(false) })
@@ -134,13 +146,15 @@ export const ConfigSchema = z
     ),
     jobs: z
       .object({
+        /** How often the watchdog looks at paused clusters and lost jobs. */
+        watchdogIntervalSeconds: z.number().min(1).max(3600).default(60),
         /** Attempts per phase job: transient failures (a 503, a dropped connection) are retried. */
         attempts: z.number().int().min(1).max(20).default(3),
         /** First retry delay; doubles with each attempt. */
         backoffSeconds: z.number().min(0).max(3600).default(5),
       })
       .strict()
-      .default({ attempts: 3, backoffSeconds: 5 }),
+      .default({ watchdogIntervalSeconds: 60, attempts: 3, backoffSeconds: 5 }),
     tools: z
       .object({
         pachctl: z.string().default('pachctl'),

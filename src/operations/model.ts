@@ -114,6 +114,10 @@ export interface OperationState {
   downtimeMs?: number;
   /** Set when the operation was rejected or aborted while paused: it ends once resume has run. */
   endAfterResume?: 'rejected' | 'aborted';
+  /** What the watchdog has done about a long pause (each step once). */
+  watchdog?: { remindedAt?: string; escalatedAt?: string; autoResumedAt?: string };
+  /** The downtime estimate announced before the pause. */
+  estimate?: { expectedMs: number; lowMs: number; highMs: number };
   /** Restore: what the plan found, and what each phase did. */
   restore?: RestoreRecord;
 }

@@ -29,5 +29,7 @@ export interface Reporter {
   phaseFailed(operation: Operation, phase: PhaseName, message: string, offer: FailureOffer): Promise<void>;
   requestApproval(operation: Operation, phase: PhaseName): Promise<void>;
   notice(operation: Operation, text: string): Promise<void>;
+  /** Said in the thread and, to be seen, in the channel itself (the watchdog). */
+  alert(operation: Operation, text: string): Promise<void>;
   operationFinished(operation: Operation): Promise<void>;
 }

@@ -15,6 +15,15 @@ import {
 } from './model.ts';
 import { toOperation, toPhase } from './store-rows.ts';
 
+export interface AuditEntry {
+  at: Date;
+  operationId?: string;
+  cluster?: string;
+  actor: string;
+  action: string;
+  details: Record<string, unknown>;
+}
+
 const MIGRATION_LOCK = 0x7061636801; // pg_advisory_xact_lock key: "pach" + 1
 
 export interface NewOperation {
@@ -240,6 +249,23 @@ export class StateStore {
       name,
       ts,
     ]);
+  }
+
+  /** The audit trail, newest first. */
+  async listAudit(filter: { cluster?: string; limit?: number } = {}): Promise<AuditEntry[]> {
+    const { rows } = await this.pool.query(
+      `SELECT at, operation_id, cluster, actor, action, details FROM audit
+       WHERE ($1::text IS NULL OR cluster = $1) ORDER BY at DESC, id DESC LIMIT $2`,
+      [filter.cluster ?? null, filter.limit ?? 50],
+    );
+    return rows.map((r) => ({
+      at: r.at,
+      operationId: r.operation_id ?? undefined,
+      cluster: r.cluster ?? undefined,
+      actor: r.actor,
+      action: r.action,
+      details: r.details,
+    }));
   }
 
   async audit(entry: {

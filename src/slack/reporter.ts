@@ -156,6 +156,19 @@ export class SlackReporter implements Reporter {
     });
   }
 
+  async alert(operation: Operation, text: string): Promise<void> {
+    await this.notice(operation, text);
+    await this.quietly('alert', async () => {
+      const { channel, ts } = operation.thread!;
+      const permalink = await this.deps.client.chat
+        .getPermalink({ channel, message_ts: ts })
+        .then((r) => r.permalink)
+        .catch(() => undefined);
+      const link = permalink ? ` (<${permalink}|thread>)` : '';
+      await this.deps.client.chat.postMessage({ channel, text: `${text}${link}` });
+    });
+  }
+
   async operationFinished(operation: Operation): Promise<void> {
     await this.quietly('operation finished', async () => {
       // The checklist first: the final message is the thread's "done", so everything else is in place by then.

@@ -113,6 +113,24 @@ test('a failure while paused says so, exits 1, and `abort --yes` brings the clus
   expect((await pachops(['status'])).stdout).toMatch(/no operation in progress/);
 }, 60_000);
 
+test('`resume --yes` brings a paused cluster back at once, and `audit` shows who did what', async () => {
+  const release = scenario.kube.stuckPods('app=pachw');
+  const failed = await pachops(['backup', '--yes']);
+  release();
+  expect(failed.stdout).toMatch(/THE CLUSTER IS PAUSED/);
+  expect((await pachops(['resume', 'prod'])).code).toBe(3);
+  const resumed = await pachops(['resume', 'prod', '--yes']);
+  expect(resumed.code).toBe(0);
+  expect(resumed.stdout).toMatch(/Emergency resume requested by cli:/);
+  expect(resumed.stdout).toMatch(/resume +✓/);
+  await scenario.kube.waitForSettled();
+  expect(scenario.kube.getDeployment('pachd')?.spec.replicas).toBe(1);
+  expect((await pachops(['resume', 'prod', '--yes'])).stderr).toMatch(/pachops has not paused prod/);
+  const audit = await pachops(['audit', '--cluster', 'prod', '--limit', '20']);
+  expect(audit.stdout).toMatch(/cli:\S+ +cluster\.emergency-resume/);
+  expect(audit.stdout).toMatch(/pause\.failed/);
+}, 60_000);
+
 describe('with drill.afterBackup', () => {
   let drilled: Scenario;
   beforeAll(async () => {

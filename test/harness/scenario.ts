@@ -52,6 +52,13 @@ export interface ScenarioOptions {
   backoffSeconds?: number;
   /** drill.afterBackup. Default false. */
   drillAfterBackup?: boolean;
+  /** The cluster's watchdog settings, and jobs.watchdogIntervalSeconds (default 60). */
+  watchdog?: {
+    reminderMarginMinutes?: number;
+    escalateAfterMinutes?: number;
+    autoResumeAfterMinutes?: number;
+  };
+  watchdogIntervalSeconds?: number;
 }
 
 export interface Scenario {
@@ -238,9 +245,14 @@ function configYaml(options: ScenarioOptions, names: Scenario['names'], postgres
         approvals: options.approvals ?? {},
         mirror: { concurrency: 16 },
         drill: { afterBackup: options.drillAfterBackup ?? false },
+        watchdog: options.watchdog ?? {},
       },
     },
-    jobs: { attempts: 3, backoffSeconds: options.backoffSeconds ?? 0.2 },
+    jobs: {
+      attempts: 3,
+      backoffSeconds: options.backoffSeconds ?? 0.2,
+      watchdogIntervalSeconds: options.watchdogIntervalSeconds ?? 60,
+    },
     tools: {
       pachctl: join(REPO, 'test/harness/bin/pachctl'),
       helm: join(REPO, 'test/harness/bin/helm'),

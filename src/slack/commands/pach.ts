@@ -5,6 +5,7 @@ import { handleBackup } from './backup.ts';
 import { parsePachCommand, USAGE, UsageError } from './parse.ts';
 import { handleHelp, handleList, handleShow, handleStatus } from './read-only.ts';
 import { openRestoreForm } from './restore.ts';
+import { handleAudit, handleResume } from './safety.ts';
 
 /**
  * `/pach …`: acks at once (Slack allows 3 s), with the refusal itself when the request is malformed or
@@ -49,6 +50,10 @@ export function registerPachCommand(app: App, deps: BotDeps): void {
           return await handleShow(deps, request, parsed.backupId);
         case 'restore':
           return await openRestoreForm(deps, request, parsed.prefill);
+        case 'resume':
+          return await handleResume(deps, request, parsed.cluster);
+        case 'audit':
+          return await handleAudit(deps, request, parsed.cluster);
         case 'help':
           return await handleHelp(request);
       }

@@ -7,6 +7,8 @@ export type PachCommand =
   | { name: 'list'; cluster?: string }
   | { name: 'show'; backupId: string }
   | { name: 'restore'; prefill: RestorePrefill }
+  | { name: 'resume'; cluster?: string }
+  | { name: 'audit'; cluster?: string }
   | { name: 'help' };
 
 /** What `/pach restore <backup-id> [--to-cluster X] …` fills into the restore modal. */
@@ -27,6 +29,8 @@ export const USAGE = [
   '`/pach list [cluster]` — complete backups, newest first',
   '`/pach show <backup-id>` — one backup in detail',
   '`/pach restore [backup-id] [--to-cluster X] [--db-suffix S] [--bucket B] [--reuse-backup-bucket] [--no-deploy]` — opens the restore form, pre-filled',
+  '`/pach resume [cluster]` — emergency: bring a cluster pachops paused back now (approvers)',
+  '`/pach audit [cluster]` — who requested, approved and ran what, newest first',
   '`/pach help` — this text',
 ].join('\n');
 
@@ -65,6 +69,12 @@ export function parsePachCommand(text: string): PachCommand {
       }
       case 'restore':
         return parseRestore(rest);
+      case 'resume':
+      case 'audit': {
+        const { positionals } = parseArgs({ args: rest, allowPositionals: true, strict: true });
+        expectPositionals(positionals, 1, name);
+        return { name, cluster: positionals[0] };
+      }
       default:
         throw new UsageError(`unknown command \`${name}\``);
     }

@@ -1,0 +1,107 @@
+import { setTimeout } from 'node:timers/promises';
+import type { Queue } from 'bullmq';
+import { formatDuration } from '../src/format.ts';
+import { mention } from '../src/operations/approval-policy.ts';
+import type { Operation } from '../src/operations/model.ts';
+import type { RunnerDeps } from './run-phase.ts';
+
+/**
+ * The safety net, run every `jobs.watchdogIntervalSeconds` on its own repeatable job, independent of any
+ * operation's jobs: a cluster pachops paused is never left so without people being told, and a phase
+ * whose job was lost (Redis restarted without its data) is started again.
+ */
+export async function runWatchdog(deps: RunnerDeps, queue: Queue, now = new Date()): Promise<void> {
+  for (const operation of await deps.store.listOperations({ active: true, limit: 100 })) {
+    if (operation.options.dryRun) continue;
+    await restartLostJobs(deps, queue, operation);
+    if (operation.clusterPaused && operation.state.pause) await watchPause(deps, operation, now);
+  }
+}
+
+async function watchPause(deps: RunnerDeps, operation: Operation, now: Date): Promise<void> {
+  const cluster = deps.config.clusters[operation.cluster];
+  if (!cluster) return;
+  const { reminderMarginMinutes, escalateAfterMinutes, autoResumeAfterMinutes } = cluster.watchdog;
+  const pausedMs = now.getTime() - Date.parse(operation.state.pause!.startedAt);
+  const done = operation.state.watchdog ?? {};
+  const estimate = operation.state.estimate?.highMs ?? 0;
+  const paused = formatDuration(pausedMs);
+  const record = async (step: 'remindedAt' | 'escalatedAt' | 'autoResumedAt', action: string) => {
+    await deps.store.patchState(operation.id, { watchdog: { ...done, [step]: now.toISOString() } });
+    await deps.store.audit({
+      operationId: operation.id,
+      cluster: operation.cluster,
+      actor: 'watchdog',
+      action,
+      details: { pausedMs },
+    });
+  };
+  if (autoResumeAfterMinutes && pausedMs >= autoResumeAfterMinutes * 60_000 && !done.autoResumedAt) {
+    await record('autoResumedAt', 'watchdog.auto-resume');
+    await deps.reporter.alert(
+      operation,
+      `:rotating_light: ${operation.cluster} has been paused for ${paused}: resuming it now (watchdog.autoResumeAfterMinutes); the ${operation.kind} ends here.`,
+    );
+    const resume = await deps.store.getPhase(operation.id, 'resume');
+    if (!resume || !['queued', 'running'].includes(resume.status)) {
+      await deps.prompts.supersede(operation.id);
+      await deps.store.patchState(operation.id, { endAfterResume: 'aborted' });
+      await deps.dispatcher.dispatch(operation.id, 'resume', 'watchdog');
+    }
+    return;
+  }
+  if (pausedMs >= escalateAfterMinutes * 60_000 && !done.escalatedAt) {
+    await record('escalatedAt', 'watchdog.escalate');
+    const approvers = deps.config.slack.approvers.map(mention).join(' ');
+    await deps.reporter.alert(
+      operation,
+      `:rotating_light: ${approvers} ${operation.cluster} has been paused for ${paused}. Approve the next phase, retry, or \`/pach resume ${operation.cluster}\`.`,
+    );
+    return;
+  }
+  if (pausedMs >= estimate + reminderMarginMinutes * 60_000 && !done.remindedAt) {
+    await record('remindedAt', 'watchdog.remind');
+    const over = estimate ? ` (the estimate was ${formatDuration(estimate)})` : '';
+    await deps.reporter.alert(
+      operation,
+      `:hourglass: ${operation.cluster} has been paused for ${paused}${over} and is waiting on this thread.`,
+    );
+  }
+}
+
+/** A phase marked queued or running whose job Redis no longer has: enqueue it again (phases are idempotent). */
+async function restartLostJobs(deps: RunnerDeps, queue: Queue, operation: Operation): Promise<void> {
+  for (const phase of await deps.store.getPhases(operation.id)) {
+    if (!['queued', 'running'].includes(phase.status)) continue;
+    const state = await jobState(queue, `${operation.id}.${phase.name}.${phase.runs}`);
+    if (!['missing', 'unknown', 'completed'].includes(state)) continue;
+    // A dispatch marks the phase queued a moment before it adds the job: look twice before acting.
+    await setTimeout(1000);
+    const again = await deps.store.getPhase(operation.id, phase.name);
+    if (
+      again?.runs !== phase.runs ||
+      !['missing', 'unknown', 'completed'].includes(
+        await jobState(queue, `${operation.id}.${phase.name}.${phase.runs}`),
+      )
+    )
+      continue;
+    // Completed but still marked running: the worker died between the job and the record. Run it again.
+    await deps.store.audit({
+      operationId: operation.id,
+      cluster: operation.cluster,
+      actor: 'watchdog',
+      action: `${phase.name}.requeued`,
+      details: { state },
+    });
+    await deps.reporter.notice(
+      operation,
+      `:recycle: The job of *${phase.name}* was lost (${state === 'missing' ? 'Redis lost it' : state}); it runs again, continuing where it stopped.`,
+    );
+    await deps.dispatcher.dispatch(operation.id, phase.name, 'watchdog');
+  }
+}
+
+async function jobState(queue: Queue, id: string): Promise<string> {
+  const job = await queue.getJob(id);
+  return job ? await job.getState() : 'missing';
+}
