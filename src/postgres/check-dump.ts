@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import { once } from 'node:events';
 import type { Readable } from 'node:stream';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { execa } from 'execa';
 import { PachopsError } from '../errors.ts';
 import { type Bucket, s3Error } from '../storage/s3.ts';
+import { drainOrClose } from './drain.ts';
 import { pgToolPath } from './tools.ts';
 
 export interface DumpCheck {
@@ -40,7 +40,7 @@ export async function checkDump(bucket: Bucket, key: string, pgBin: string): Pro
       bytes += chunk.length;
       if (stdinOpen && !child.stdin.write(chunk)) {
         // EPIPE when pg_restore has stopped reading: expected, it has what it needs (or will say why not).
-        await Promise.race([once(child.stdin, 'drain'), once(child.stdin, 'close')]).catch(() => undefined);
+        await drainOrClose(child.stdin);
         if (child.stdin.destroyed) stdinOpen = false;
       }
     }

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
-import { once } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { execa, type Result } from 'execa';
 import { PachopsError } from '../errors.ts';
 import { type Bucket, isNotFound, s3Error } from '../storage/s3.ts';
 import { connectDatabase, libpqEnv, type PostgresTarget } from './connection.ts';
+import { drainOrClose } from './drain.ts';
 import { pgToolMajor, pgToolPath } from './tools.ts';
 
 export {
@@ -166,7 +166,7 @@ async function feedDump(body: Readable, stdin: Writable, input: RestoreInput): P
   });
   const write = async (chunk: Buffer) => {
     if (open && !stdin.write(chunk)) {
-      await Promise.race([once(stdin, 'drain'), once(stdin, 'close')]).catch(() => undefined);
+      await drainOrClose(stdin);
     }
     if (stdin.destroyed) open = false;
   };
