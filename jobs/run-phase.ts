@@ -1,6 +1,7 @@
 import type { ClusterConfig } from '../src/config/load.ts';
 import { describeError, PachopsError } from '../src/errors.ts';
 import { advance, type FlowDeps, finishOperation } from '../src/operations/advance.ts';
+import { loadPhaseHistory } from '../src/operations/history.ts';
 import type { PhaseName } from '../src/operations/model.ts';
 import { phaseOf } from './phases/index.ts';
 import type { ClusterServices, PhaseContext, PhaseOutcome } from './phases/types.ts';
@@ -51,6 +52,8 @@ export async function runPhase(deps: RunnerDeps, run: PhaseRun): Promise<void> {
     config: deps.config,
     services: deps.services(cluster),
     servicesOf: deps.services,
+    announcer: deps.announcer,
+    history: () => loadPhaseHistory(deps.store.pool, operation.cluster, operation.id),
     log,
     signal: run.signal ?? new AbortController().signal,
     progress: (text) => reporter.phaseProgress(ctx.operation, run.phase, text),

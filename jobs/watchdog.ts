@@ -24,7 +24,7 @@ async function watchPause(deps: RunnerDeps, operation: Operation, now: Date): Pr
   const { reminderMarginMinutes, escalateAfterMinutes, autoResumeAfterMinutes } = cluster.watchdog;
   const pausedMs = now.getTime() - Date.parse(operation.state.pause!.startedAt);
   const done = operation.state.watchdog ?? {};
-  const estimate = operation.state.estimate?.highMs ?? 0;
+  const estimate = operation.state.estimate?.kind === 'history' ? operation.state.estimate.highMs : 0;
   const paused = formatDuration(pausedMs);
   const record = async (step: 'remindedAt' | 'escalatedAt' | 'autoResumedAt', action: string) => {
     await deps.store.patchState(operation.id, { watchdog: { ...done, [step]: now.toISOString() } });

@@ -5,6 +5,7 @@ import { runUntilSignalled } from '../src/lifecycle.ts';
 import { createLogger } from '../src/log.ts';
 import { PromptStore } from '../src/operations/prompts.ts';
 import { StateStore } from '../src/operations/store.ts';
+import { SlackAnnouncer } from '../src/slack/announcer.ts';
 import { SlackReporter } from '../src/slack/reporter.ts';
 import { createPhaseQueue, createQueueDispatcher, PHASE_QUEUE, PhaseJobData, toJobError } from './queue.ts';
 import { type RunnerDeps, runPhase } from './run-phase.ts';
@@ -41,6 +42,7 @@ export async function startWorker(
     prompts,
     dispatcher: createQueueDispatcher(store, queue, config.jobs),
     reporter,
+    announcer: new SlackAnnouncer({ client, config, store, log }),
     log,
     services: createServiceCache(config),
   };

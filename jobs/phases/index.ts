@@ -1,5 +1,6 @@
 import { PachopsError } from '../../src/errors.ts';
 import type { OperationKind, PhaseName } from '../../src/operations/model.ts';
+import { announcePhase } from './backup/announce.ts';
 import { drillPhase } from './backup/drill.ts';
 import { dumpPhase } from './backup/dump.ts';
 import { mirrorPhase } from './backup/mirror.ts';
@@ -19,6 +20,7 @@ import type { Phase } from './types.ts';
 const PHASES: Record<OperationKind, Partial<Record<PhaseName, Phase>>> = {
   backup: {
     plan: planPhase,
+    announce: announcePhase,
     pause: pausePhase,
     dump: dumpPhase,
     mirror: mirrorPhase,

@@ -2,6 +2,7 @@ import { readReplicaCounts, scaleAll, waitForPodsGone } from '../../src/cluster/
 import { waitUntil } from '../../src/cluster/wait.ts';
 import { formatDuration } from '../../src/format.ts';
 import type { PauseRecord } from '../../src/operations/model.ts';
+import { announcePauseStarted } from './backup/announce.ts';
 import type { Phase, PhaseContext, PhaseOutcome } from './types.ts';
 
 /**
@@ -18,6 +19,7 @@ export const pausePhase: Phase = {
       replicas: cluster.pause.mode === 'scale' ? await readReplicaCounts(ctx.services.kube) : {},
     };
     if (!operation.state.pause) await ctx.saveState({ pause: record });
+    await announcePauseStarted(ctx);
     const outcome = record.mode === 'scale' ? await pauseByScaling(ctx, record) : await pauseWithPachctl(ctx);
     await ctx.saveState({ pause: { ...record, pausedAt: new Date().toISOString() } });
     return outcome;

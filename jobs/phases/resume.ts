@@ -1,6 +1,7 @@
 import { PACHD, scaleAll, waitForPachdReady } from '../../src/cluster/scale.ts';
 import { waitUntil } from '../../src/cluster/wait.ts';
 import { formatDuration } from '../../src/format.ts';
+import { announceBack } from './backup/announce.ts';
 import type { Phase, PhaseContext } from './types.ts';
 
 /** Brings Pachyderm back exactly as the pause found it, waits for pachd, and reports the downtime. */
@@ -28,6 +29,7 @@ export const resumePhase: Phase = {
     const resumedAt = new Date();
     const downtimeMs = resumedAt.getTime() - Date.parse(pause.startedAt);
     await ctx.saveState({ resumedAt: resumedAt.toISOString(), downtimeMs });
+    await announceBack(ctx, downtimeMs);
     return { summary: `pachd ready; downtime ${formatDuration(downtimeMs)}`, details: [what] };
   },
 };

@@ -1,9 +1,11 @@
+import type { PhaseSample } from '../../src/announce/estimate.ts';
 import type { Helm } from '../../src/cluster/helm.ts';
 import type { KubeApi } from '../../src/cluster/kube.ts';
 import type { Pachctl } from '../../src/cluster/pachctl.ts';
 import type { ClusterConfig, Config } from '../../src/config/load.ts';
 import type { Logger } from '../../src/log.ts';
 import type { Operation, OperationState, PhaseName } from '../../src/operations/model.ts';
+import type { Announcer } from '../../src/operations/ports.ts';
 import type { Bucket } from '../../src/storage/s3.ts';
 
 /** The cluster-facing services a phase may use; nothing in here knows about Slack. */
@@ -26,6 +28,10 @@ export interface PhaseContext {
   /** Another cluster's services (a restore reads the backup bucket of the cluster it was taken of). */
   servicesOf(cluster: ClusterConfig): ClusterServices;
   log: Logger;
+  /** The users' channels (outage notice, all-clear). */
+  announcer: Announcer;
+  /** The cluster's earlier backups' measured phases, for the downtime estimate. */
+  history(): Promise<PhaseSample[]>;
   signal: AbortSignal;
   /** A line of progress for the thread (the reporter throttles it). */
   progress(text: string): void;

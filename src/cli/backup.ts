@@ -4,7 +4,7 @@ import { advance, finishOperation } from '../operations/advance.ts';
 import type { Operation, OperationStatus } from '../operations/model.ts';
 import { startOperation } from '../operations/start.ts';
 import type { StateStore } from '../operations/store.ts';
-import { createCliReporter } from './cli-reporter.ts';
+import { createCliPorts } from './cli-reporter.ts';
 import { type CliContext, EXIT } from './context.ts';
 import { createLocalRunner } from './run-local.ts';
 
@@ -122,11 +122,12 @@ export async function withRunner(
     process.once('SIGINT', () => process.exit(130));
   };
   process.once('SIGINT', onSignal);
-  const reporter = createCliReporter(ctx, store);
+  const { reporter, announcer } = createCliPorts(ctx, store);
   const runner = createLocalRunner({
     config: ctx.config,
     store,
     reporter,
+    announcer,
     log: ctx.log,
     signal: controller.signal,
   });
@@ -148,6 +149,7 @@ export async function withRunner(
         config: ctx.config,
         store,
         reporter,
+        announcer,
         log: ctx.log,
         signal: new AbortController().signal,
       });

@@ -1,8 +1,9 @@
 import { webApi } from '@slack/bolt';
 import type { Operation, PhaseName } from '../operations/model.ts';
-import type { FailureOffer, PhaseReport, Reporter } from '../operations/ports.ts';
+import type { Announcer, FailureOffer, PhaseReport, Reporter } from '../operations/ports.ts';
 import { PromptStore } from '../operations/prompts.ts';
 import type { StateStore } from '../operations/store.ts';
+import { SlackAnnouncer } from '../slack/announcer.ts';
 import { SlackReporter } from '../slack/reporter.ts';
 import { ConsoleReporter } from './console-reporter.ts';
 import type { CliContext } from './context.ts';
@@ -12,22 +13,41 @@ import type { CliContext } from './context.ts';
  * started from Slack), that thread too, so it stays true when someone acts from the CLI. Slack being
  * down costs one quick retry, never the operation.
  */
-export function createCliReporter(ctx: CliContext, store: StateStore): Reporter {
+export function createCliPorts(
+  ctx: CliContext,
+  store: StateStore,
+): { reporter: Reporter; announcer: Announcer } {
   const console = new ConsoleReporter({ out: ctx.out, config: ctx.config });
+  const printed: Announcer = {
+    announce: async (_operation, text) => void ctx.out.write(`notice to the users' channels:\n${text}\n`),
+    threadLink: async () => undefined,
+  };
   const token = ctx.config.runtime.slackBotToken;
-  if (!token) return console;
+  if (!token) return { reporter: console, announcer: printed };
+  const client = new webApi.WebClient(token, {
+    slackApiUrl: ctx.config.runtime.slackApiUrl,
+    retryConfig: { retries: 1 },
+    timeout: 5000,
+  });
   const slack = new SlackReporter({
-    client: new webApi.WebClient(token, {
-      slackApiUrl: ctx.config.runtime.slackApiUrl,
-      retryConfig: { retries: 1 },
-      timeout: 5000,
-    }),
+    client,
     config: ctx.config,
     store,
     prompts: new PromptStore(store.pool),
     log: ctx.log,
   });
-  return new TeeReporter(console, slack);
+  // The users hear of an outage whoever starts it; Slack being down costs one quick retry, not the backup.
+  const announcer = new SlackAnnouncer({ client, config: ctx.config, store, log: ctx.log });
+  return {
+    reporter: new TeeReporter(console, slack),
+    announcer: {
+      announce: async (operation, text) => {
+        await printed.announce(operation, text);
+        await announcer.announce(operation, text).catch(() => undefined);
+      },
+      threadLink: (operation) => announcer.threadLink(operation),
+    },
+  };
 }
 
 /** Tells the first reporter everything, and the second only about operations that have a thread. */

@@ -5,7 +5,7 @@ import type { Config } from '../config/load.ts';
 import { PachopsError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { PhaseName } from '../operations/model.ts';
-import type { Dispatcher, Reporter } from '../operations/ports.ts';
+import type { Announcer, Dispatcher, Reporter } from '../operations/ports.ts';
 import { PromptStore } from '../operations/prompts.ts';
 import type { StateStore } from '../operations/store.ts';
 
@@ -17,6 +17,7 @@ export function createLocalRunner(input: {
   config: Config;
   store: StateStore;
   reporter: Reporter;
+  announcer: Announcer;
   log: Logger;
   signal: AbortSignal;
 }): RunnerDeps {
@@ -25,6 +26,7 @@ export function createLocalRunner(input: {
     store: input.store,
     prompts: new PromptStore(input.store.pool),
     reporter: input.reporter,
+    announcer: input.announcer,
     log: input.log,
     approvalsImplied: true,
     services: createServiceCache(input.config),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { NoticeTemplateSchema } from '../announce/notice.ts';
 
 /** Slack user (U…/W…) or user-group (S…) id. */
 const SlackPrincipal = z.string().regex(/^[UWS][A-Z0-9]{2,}$/, 'a Slack user (U…) or user-group (S…) id');
@@ -57,6 +58,7 @@ const PostgresSchema = z
 /** Every phase of a backup or a restore (approvals may be configured per phase). */
 export const PhaseName = z.enum([
   'plan',
+  'announce',
   'pause',
   'dump',
   'mirror',
@@ -108,6 +110,11 @@ const ClusterSchema = z
       })
       .strict()
       .default({ reminderMarginMinutes: 15, escalateAfterMinutes: 60 }),
+    /** The users' outage notice: a template with {cluster} {when} {estimate} {expectedEnd} {requester} {thread} {unavailable} {note}. */
+    announce: z
+      .object({ template: NoticeTemplateSchema.optional(), unavailable: z.string().min(1).optional() })
+      .strict()
+      .default({}),
     /** A restore rehearsal into scratch databases as the last phase of every backup. */
     drill: z
       .object({ afterBackup: z.boolean().default(false) })

@@ -1,8 +1,9 @@
+import { cancelledNotice } from '../announce/notice.ts';
 import type { Config } from '../config/load.ts';
 import type { Logger } from '../log.ts';
 import { needsApproval } from './approval-policy.ts';
 import type { Operation, OperationStatus } from './model.ts';
-import type { Dispatcher, Reporter } from './ports.ts';
+import type { Announcer, Dispatcher, Reporter } from './ports.ts';
 import type { PromptStore } from './prompts.ts';
 import type { StateStore } from './store.ts';
 
@@ -12,6 +13,8 @@ export interface FlowDeps {
   prompts: PromptStore;
   dispatcher: Dispatcher;
   reporter: Reporter;
+  /** The users' channels. */
+  announcer: Announcer;
   log: Logger;
   /** The CLI's `--yes`: every approval is given up front. */
   approvalsImplied?: boolean;
@@ -59,6 +62,13 @@ export async function finishOperation(
     }
   }
   await deps.prompts.supersede(operation.id);
+  if (operation.state.estimate && !operation.state.pause && status !== 'succeeded') {
+    // Announced, never paused: the users hear that nothing is going down after all.
+    const thread = await deps.announcer.threadLink(operation);
+    await deps.announcer
+      .announce(operation, cancelledNotice({ cluster: operation.cluster, thread }))
+      .catch(() => undefined);
+  }
   await deps.store.setStatus(operation.id, status, { finished: true });
   await deps.store.audit({
     operationId: operation.id,

@@ -2,10 +2,15 @@ import type { ClusterConfig, Config } from '../config/load.ts';
 import type { Operation, PhaseName } from './model.ts';
 import type { Decision } from './prompts.ts';
 
-/** `plan` reads only, so it never waits; other phases wait for a click unless configured `auto`. */
+/**
+ * `plan` reads only, so it never waits. `announce` runs by itself unless configured `required`: the users
+ * are told as soon as a backup is planned, and told again when the pause actually starts. Other phases
+ * wait for a click unless configured `auto`.
+ */
 export function needsApproval(cluster: ClusterConfig, phase: PhaseName): boolean {
   if (phase === 'plan') return false;
-  return (cluster.approvals[phase] ?? 'required') === 'required';
+  const fallback = phase === 'announce' ? 'auto' : 'required';
+  return (cluster.approvals[phase as Exclude<PhaseName, 'plan'>] ?? fallback) === 'required';
 }
 
 export type Refusal = { allowed: false; reason: string } | { allowed: true };

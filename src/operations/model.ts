@@ -1,10 +1,19 @@
+import type { Estimate } from '../announce/estimate.ts';
 import type { PhaseName } from '../config/schema.ts';
 
 export type { PhaseName };
 export type OperationKind = 'backup' | 'restore';
 
 /** Phases of a backup, in order. `plan` is internal: it runs without approval and estimates sizes. */
-export const BACKUP_PHASES: readonly PhaseName[] = ['plan', 'pause', 'dump', 'mirror', 'resume', 'verify'];
+export const BACKUP_PHASES: readonly PhaseName[] = [
+  'plan',
+  'announce',
+  'pause',
+  'dump',
+  'mirror',
+  'resume',
+  'verify',
+];
 
 /**
  * Phases of a restore, in order; the restore's options leave some out (no deploy: no pause, deploy or
@@ -116,8 +125,10 @@ export interface OperationState {
   endAfterResume?: 'rejected' | 'aborted';
   /** What the watchdog has done about a long pause (each step once). */
   watchdog?: { remindedAt?: string; escalatedAt?: string; autoResumedAt?: string };
-  /** The downtime estimate announced before the pause. */
-  estimate?: { expectedMs: number; lowMs: number; highMs: number };
+  /** The downtime estimate last announced, and its text (`about 12 min (9–16)`, `no history yet`). */
+  estimate?: Estimate & { text: string };
+  /** The users' notice, one message per announce channel (updated in place). */
+  announcements?: { channel: string; ts: string }[];
   /** Restore: what the plan found, and what each phase did. */
   restore?: RestoreRecord;
 }

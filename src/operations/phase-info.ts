@@ -19,6 +19,11 @@ export function describePhase(
         title: 'Estimate sizes',
         description: 'Reads database sizes and lists the bucket; changes nothing.',
       };
+    case 'announce':
+      return {
+        title: 'Announce the outage',
+        description: `Posts the outage notice with the downtime estimate in the users' channels; it is updated when the pause starts and when ${cluster.name} is back.`,
+      };
     case 'pause':
       return {
         title: 'Pause the cluster',

@@ -33,3 +33,11 @@ export interface Reporter {
   alert(operation: Operation, text: string): Promise<void>;
   operationFinished(operation: Operation): Promise<void>;
 }
+
+/** The users' channels: one notice per operation, posted once and then replaced in place. */
+export interface Announcer {
+  /** Posts the operation's notice in every announce channel, or replaces the one already posted. */
+  announce(operation: Operation, text: string): Promise<void>;
+  /** A link to the operation's ops thread, for the notice (absent outside Slack). */
+  threadLink(operation: Operation): Promise<string | undefined>;
+}

@@ -6,6 +6,7 @@ import type { PromptStore } from '../operations/prompts.ts';
 import type { StateStore } from '../operations/store.ts';
 import { openBucket } from '../storage/s3.ts';
 import { registerPromptButtons } from './actions/prompt-buttons.ts';
+import { SlackAnnouncer } from './announcer.ts';
 import { createMembershipCheck } from './approvers.ts';
 import { toBoltLogger } from './bolt-logger.ts';
 import { registerPachCommand } from './commands/pach.ts';
@@ -68,6 +69,7 @@ export function createSlackApp(options: SlackAppOptions): { app: App; deps: BotD
     prompts: options.prompts,
     dispatcher: options.dispatcher,
     reporter,
+    announcer: new SlackAnnouncer({ client: app.client, config, store: options.store, log }),
     log,
     isApprover: createMembershipCheck(app.client, config.slack.approvers, log),
     isRequester: config.slack.requesters.length

@@ -210,13 +210,13 @@ describe('a backup of a live cluster, approved phase by phase', () => {
 
   test('the thread holds one report per phase and the checklist is complete', () => {
     const thread = scenario.slack.thread(CHANNELS.ops, parentTs);
-    for (const phase of ['plan', 'pause', 'dump', 'mirror', 'resume', 'verify']) {
+    for (const phase of ['plan', 'announce', 'pause', 'dump', 'mirror', 'resume', 'verify']) {
       const reports = thread.filter((m) => new RegExp(`^${phase} done in `).test(m.text));
       expect({ phase, reports: reports.length }).toEqual({ phase, reports: 1 });
     }
     const checklist = thread[0].text + JSON.stringify(thread[0].blocks);
     expect(checklist).toMatch(/complete/);
-    expect(checklist.match(/✅/g)).toHaveLength(6);
+    expect(checklist.match(/✅/g)).toHaveLength(7);
     expect(thread.at(-1)!.text).toMatch(/Downtime: /);
     // While the mirror ran, its message showed progress (objects, bytes, rate) before the report.
     const mirrorReport = thread.find((m) => /^mirror done in /.test(m.text))!;
@@ -228,6 +228,24 @@ describe('a backup of a live cluster, approved phase by phase', () => {
       true,
     );
     expect(updates.at(-1)).toMatch(/^mirror done in /);
+  });
+
+  test("the users' channel was told before the pause, when it started, and when the cluster was back", () => {
+    const notices = scenario.slack.messages(CHANNELS.users);
+    expect(notices).toHaveLength(1);
+    const versions = [
+      scenario.slack.callsTo('chat.postMessage').find((c) => c.args.channel === CHANNELS.users)!.args.text,
+      ...scenario.slack
+        .callsTo('chat.update')
+        .filter((c) => c.args.ts === notices[0].ts)
+        .map((c) => c.args.text),
+    ].map(String);
+    expect(versions[0]).toMatch(/Pachyderm prod goes down soon for a backup/);
+    expect(versions[0]).toMatch(/Expected downtime: no history yet/);
+    expect(versions[0]).toMatch(/ingest, pipelines and the S3 gateway/);
+    expect(versions[0]).toMatch(/Note: before the 2\.12 upgrade/);
+    expect(versions.some((v) => /Pachyderm prod goes down now for a backup/.test(v))).toBe(true);
+    expect(notices[0].text).toMatch(/Pachyderm prod is back\*: it was down [\d.]+ (s|min)/);
   });
 
   test('no secret appears in the logs, in Slack, or in the config the processes were given', () => {
@@ -284,6 +302,14 @@ describe('a backup of a live cluster, approved phase by phase', () => {
     const [, listed, copied] = /(\d+) objects \([^)]*\), (\d+) copied/.exec(mirror.text)!.map(Number);
     expect(copied).toBeGreaterThan(0); // the simulator kept writing between the two backups
     expect(copied).toBeLessThan(listed / 2);
+    // With one backup behind it, the notice gives an estimate and the all-clear compares with it.
+    const notice = scenario.slack.messages(CHANNELS.users).at(-1)!;
+    const first = scenario.slack
+      .callsTo('chat.postMessage')
+      .filter((c) => c.args.channel === CHANNELS.users)
+      .at(-1)!;
+    expect(String(first.args.text)).toMatch(/Expected downtime: about .+ \(.+–.+\)/);
+    expect(notice.text).toMatch(/is back\*: it was down .* \(estimated [\d.]+ s\)/);
   }, 120_000);
 });
 
@@ -310,6 +336,10 @@ describe('a dry run', () => {
     await expect(waitForFinish(scenario, next.ts)).resolves.toMatchObject({
       text: expect.stringMatching(/rejected/),
     });
+    // It had been announced: the users hear that nothing goes down after all.
+    expect(scenario.slack.messages(CHANNELS.users).at(-1)!.text).toMatch(
+      /Pachyderm prod will not go down after all/,
+    );
   }, 60_000);
 });
 

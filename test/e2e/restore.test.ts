@@ -185,7 +185,10 @@ describe('restoring it through the form into new databases and a new bucket, red
       .thread(CHANNELS.ops, parentTs)
       .find((m) => /^health done in /.test(m.text))!;
     expect(health.text).toMatch(new RegExp(`${dumped.keys.length} chunk objects all present`));
-    const allClear = await scenario.slack.waitForMessage(CHANNELS.users, /Pachyderm prod is back/);
+    const allClear = await scenario.slack.waitForMessage(
+      CHANNELS.users,
+      /Pachyderm prod is back\*, restored from backup/,
+    );
     expect(allClear.text).toContain(dumped.backupId);
   });
 });

@@ -119,11 +119,12 @@ describe('createOperation', () => {
     expect(op.finishedAt).toBeUndefined();
     expect((await store.getPhases(op.id)).map((p) => [p.name, p.position, p.status])).toEqual([
       ['plan', 0, 'pending'],
-      ['pause', 1, 'pending'],
-      ['dump', 2, 'pending'],
-      ['mirror', 3, 'pending'],
-      ['resume', 4, 'pending'],
-      ['verify', 5, 'pending'],
+      ['announce', 1, 'pending'],
+      ['pause', 2, 'pending'],
+      ['dump', 3, 'pending'],
+      ['mirror', 4, 'pending'],
+      ['resume', 5, 'pending'],
+      ['verify', 6, 'pending'],
     ]);
     await store.setStatus(op.id, 'succeeded', { finished: true });
   });

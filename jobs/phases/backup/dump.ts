@@ -9,6 +9,7 @@ import { dumpDatabase } from '../../../src/postgres/dump.ts';
 import { dumpKey, helmValuesKey } from '../../../src/storage/layout.ts';
 import { s3Error } from '../../../src/storage/s3.ts';
 import type { Phase, PhaseContext } from '../types.ts';
+import { refreshAnnouncement } from './announce.ts';
 
 /** Dumps each database into the backup bucket, then saves the Helm values and pachd's version beside them. */
 export const dumpPhase: Phase = {
@@ -24,6 +25,7 @@ export const dumpPhase: Phase = {
     const saved = await saveHelmValues(ctx, operation.backupId);
     await ctx.saveState({ helm: saved.helm, pachd: saved.pachd });
     lines.push(saved.line);
+    await refreshAnnouncement(ctx, 'dump');
     const total = Object.values(dumps).reduce((sum, d) => sum + d.bytes, 0);
     return {
       summary: `${Object.keys(dumps).length} database dump(s), ${formatBytes(total)}; pachd ${saved.pachd.version}`,

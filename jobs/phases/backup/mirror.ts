@@ -7,6 +7,7 @@ import { writeManifest } from '../../../src/storage/manifest.ts';
 import { type MirrorProgress, mirrorBucket } from '../../../src/storage/mirror.ts';
 import { readObjectList, writeObjectList } from '../../../src/storage/object-list.ts';
 import type { Phase, PhaseContext } from '../types.ts';
+import { refreshAnnouncement } from './announce.ts';
 import { buildManifest } from './manifest.ts';
 
 /**
@@ -18,6 +19,7 @@ export const mirrorPhase: Phase = {
   async run(ctx) {
     const { mirror, details, elapsedMs } = await mirrorInto(ctx, ctx.operation.backupId);
     await ctx.saveState({ mirror });
+    await refreshAnnouncement(ctx, 'mirror');
     await writeManifest(
       ctx.services.backup,
       buildManifest({ ...ctx.operation, state: { ...ctx.operation.state, mirror } }, ctx.cluster),
