@@ -5,6 +5,7 @@ import { drillPhase } from './backup/drill.ts';
 import { dumpPhase } from './backup/dump.ts';
 import { mirrorPhase } from './backup/mirror.ts';
 import { planPhase } from './backup/plan.ts';
+import { precopyPhase } from './backup/precopy.ts';
 import { verifyPhase } from './backup/verify.ts';
 import { pausePhase } from './pause.ts';
 import { deployPhase } from './restore/deploy.ts';
@@ -20,6 +21,7 @@ import type { Phase } from './types.ts';
 const PHASES: Record<OperationKind, Partial<Record<PhaseName, Phase>>> = {
   backup: {
     plan: planPhase,
+    precopy: precopyPhase,
     announce: announcePhase,
     pause: pausePhase,
     dump: dumpPhase,

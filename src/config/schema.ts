@@ -58,6 +58,7 @@ const PostgresSchema = z
 /** Every phase of a backup or a restore (approvals may be configured per phase). */
 export const PhaseName = z.enum([
   'plan',
+  'precopy',
   'announce',
   'pause',
   'dump',
@@ -121,9 +122,13 @@ const ClusterSchema = z
       .strict()
       .default({ afterBackup: false }),
     mirror: z
-      .object({ concurrency: z.number().int().min(1).max(256).default(32) })
+      .object({
+        concurrency: z.number().int().min(1).max(256).default(32),
+        /** Mirror while the cluster still runs, before the pause, so the paused mirror copies only the delta. */
+        precopy: z.boolean().default(true),
+      })
       .strict()
-      .default({ concurrency: 32 }),
+      .default({ concurrency: 32, precopy: true }),
   })
   .strict();
 

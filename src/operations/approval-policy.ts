@@ -3,13 +3,14 @@ import type { Operation, PhaseName } from './model.ts';
 import type { Decision } from './prompts.ts';
 
 /**
- * `plan` reads only, so it never waits. `announce` runs by itself unless configured `required`: the users
- * are told as soon as a backup is planned, and told again when the pause actually starts. Other phases
- * wait for a click unless configured `auto`.
+ * `plan` reads only, so it never waits. `precopy` (copies while the cluster runs, changes nothing of it)
+ * and `announce` run by themselves unless configured `required`: the users are told as soon as a backup
+ * is planned, and told again when the pause actually starts. Other phases wait for a click unless
+ * configured `auto`.
  */
 export function needsApproval(cluster: ClusterConfig, phase: PhaseName): boolean {
   if (phase === 'plan') return false;
-  const fallback = phase === 'announce' ? 'auto' : 'required';
+  const fallback = phase === 'announce' || phase === 'precopy' ? 'auto' : 'required';
   return (cluster.approvals[phase as Exclude<PhaseName, 'plan'>] ?? fallback) === 'required';
 }
 

@@ -7,6 +7,7 @@ export type OperationKind = 'backup' | 'restore';
 /** Phases of a backup, in order. `plan` is internal: it runs without approval and estimates sizes. */
 export const BACKUP_PHASES: readonly PhaseName[] = [
   'plan',
+  'precopy',
   'announce',
   'pause',
   'dump',
@@ -72,6 +73,8 @@ export interface BackupOptions {
   dryRun: boolean;
   /** Backup: end with a restore drill (`drill.afterBackup`). */
   drill?: boolean;
+  /** Backup: no live pre-copy (`mirror.precopy: false`). */
+  noPrecopy?: boolean;
   /** Set for a restore. */
   restore?: RestoreOptions;
 }
@@ -123,6 +126,8 @@ export interface OperationState {
   downtimeMs?: number;
   /** Set when the operation was rejected or aborted while paused: it ends once resume has run. */
   endAfterResume?: 'rejected' | 'aborted';
+  /** The live pre-copy before the pause. */
+  precopy?: { listed: number; copied: number; copiedBytes: number; elapsedMs: number };
   /** What the watchdog has done about a long pause (each step once). */
   watchdog?: { remindedAt?: string; escalatedAt?: string; autoResumedAt?: string };
   /** The downtime estimate last announced, and its text (`about 12 min (9–16)`, `no history yet`). */
@@ -206,7 +211,10 @@ export interface PhaseRecord {
 
 /** The phases an operation runs, in order. */
 export function phaseList(kind: OperationKind, options: BackupOptions): readonly PhaseName[] {
-  if (kind === 'backup') return options.drill ? [...BACKUP_PHASES, 'drill'] : BACKUP_PHASES;
+  if (kind === 'backup') {
+    const phases = BACKUP_PHASES.filter((phase) => phase !== 'precopy' || !options.noPrecopy);
+    return options.drill ? [...phases, 'drill'] : phases;
+  }
   const restore = options.restore;
   return RESTORE_PHASES.filter((phase) => {
     if (phase === 'deploy') return restore?.deploy ?? false;

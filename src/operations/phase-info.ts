@@ -19,6 +19,11 @@ export function describePhase(
         title: 'Estimate sizes',
         description: 'Reads database sizes and lists the bucket; changes nothing.',
       };
+    case 'precopy':
+      return {
+        title: 'Copy the bucket while live',
+        description: `Copies \`${cluster.objectStore.bucket}\` into \`${cluster.backup.bucket}\` while Pachyderm runs, so the paused mirror copies only the delta.`,
+      };
     case 'announce':
       return {
         title: 'Announce the outage',

@@ -23,17 +23,20 @@ export interface StartInput {
  * posts its parent message and starts the read-only plan phase. Shared by Slack and the CLI.
  */
 export async function startOperation(deps: FlowDeps, input: StartInput): Promise<Operation> {
-  const drill =
-    input.kind === 'backup' &&
-    !input.options.dryRun &&
-    deps.config.clusters[input.cluster]?.drill.afterBackup;
+  const cluster = deps.config.clusters[input.cluster];
+  const drill = input.kind === 'backup' && !input.options.dryRun && cluster?.drill.afterBackup;
+  const noPrecopy = input.kind === 'backup' && cluster?.mirror.precopy === false;
   const operation = await deps.store.createOperation({
     id: randomUUID(),
     kind: input.kind,
     cluster: input.cluster,
     requestedBy: input.requestedBy,
     via: input.via,
-    options: drill ? { ...input.options, drill: true } : input.options,
+    options: {
+      ...input.options,
+      ...(drill ? { drill: true } : {}),
+      ...(noPrecopy ? { noPrecopy: true } : {}),
+    },
     backupId: input.backupId ?? makeBackupId(input.cluster, new Date(), randomBytes(2).toString('hex')),
   });
   input.onCreated?.(operation);

@@ -210,14 +210,21 @@ describe('a backup of a live cluster, approved phase by phase', () => {
 
   test('the thread holds one report per phase and the checklist is complete', () => {
     const thread = scenario.slack.thread(CHANNELS.ops, parentTs);
-    for (const phase of ['plan', 'announce', 'pause', 'dump', 'mirror', 'resume', 'verify']) {
+    for (const phase of ['plan', 'precopy', 'announce', 'pause', 'dump', 'mirror', 'resume', 'verify']) {
       const reports = thread.filter((m) => new RegExp(`^${phase} done in `).test(m.text));
       expect({ phase, reports: reports.length }).toEqual({ phase, reports: 1 });
     }
     const checklist = thread[0].text + JSON.stringify(thread[0].blocks);
     expect(checklist).toMatch(/complete/);
-    expect(checklist.match(/✅/g)).toHaveLength(7);
+    expect(checklist.match(/✅/g)).toHaveLength(8);
     expect(thread.at(-1)!.text).toMatch(/Downtime: /);
+    // The live pre-copy did the bulk; the paused mirror copied only what was written since.
+    const precopy = thread.find((m) => /^precopy done in /.test(m.text))!;
+    const [, precopied] = /^precopy done in .*?: (\d+) of \d+ objects/.exec(precopy.text)!.map(Number);
+    const mirrored = thread.find((m) => /^mirror done in /.test(m.text))!;
+    const [, listedNow, copiedNow] = /(\d+) objects \([^)]*\), (\d+) copied/.exec(mirrored.text)!.map(Number);
+    expect(precopied).toBeGreaterThan(listedNow / 2);
+    expect(copiedNow).toBeLessThan(listedNow / 2);
     // While the mirror ran, its message showed progress (objects, bytes, rate) before the report.
     const mirrorReport = thread.find((m) => /^mirror done in /.test(m.text))!;
     const updates = scenario.slack

@@ -206,6 +206,7 @@ test('Reject before pause ends the operation as rejected without touching the cl
   expect(operation.finished_at).not.toBeNull();
   expect(await phasesOf(operation.id)).toEqual([
     { name: 'plan', status: 'succeeded', runs: 1 },
+    { name: 'precopy', status: 'succeeded', runs: 1 },
     { name: 'announce', status: 'succeeded', runs: 1 },
     ...['pause', 'dump', 'mirror', 'resume', 'verify'].map((name) => ({ name, status: 'skipped', runs: 0 })),
   ]);
@@ -266,6 +267,7 @@ test('Reject while the cluster is paused resumes it first, then ends the operati
   expect(ended.finished_at).not.toBeNull();
   expect(await phasesOf(ended.id)).toEqual([
     { name: 'plan', status: 'succeeded', runs: 1 },
+    { name: 'precopy', status: 'succeeded', runs: 1 },
     { name: 'announce', status: 'succeeded', runs: 1 },
     { name: 'pause', status: 'succeeded', runs: 1 },
     { name: 'dump', status: 'skipped', runs: 0 },

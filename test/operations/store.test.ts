@@ -119,12 +119,13 @@ describe('createOperation', () => {
     expect(op.finishedAt).toBeUndefined();
     expect((await store.getPhases(op.id)).map((p) => [p.name, p.position, p.status])).toEqual([
       ['plan', 0, 'pending'],
-      ['announce', 1, 'pending'],
-      ['pause', 2, 'pending'],
-      ['dump', 3, 'pending'],
-      ['mirror', 4, 'pending'],
-      ['resume', 5, 'pending'],
-      ['verify', 6, 'pending'],
+      ['precopy', 1, 'pending'],
+      ['announce', 2, 'pending'],
+      ['pause', 3, 'pending'],
+      ['dump', 4, 'pending'],
+      ['mirror', 5, 'pending'],
+      ['resume', 6, 'pending'],
+      ['verify', 7, 'pending'],
     ]);
     await store.setStatus(op.id, 'succeeded', { finished: true });
   });

@@ -26,10 +26,7 @@ export const announcePhase: Phase = {
     await ctx.saveState({ estimate: { ...estimate, text: formatEstimate(estimate) } });
     await ctx.announcer.announce(
       ctx.operation,
-      outageNotice(
-        await noticeVars(ctx, estimate, 'soon'),
-        ctx.cluster.announce.template,
-      ),
+      outageNotice(await noticeVars(ctx, estimate, 'soon'), ctx.cluster.announce.template),
     );
     const channels = ctx.config.slack.announceChannels.length;
     return {
