@@ -43,6 +43,20 @@ export async function runPhase(deps: RunnerDeps, run: PhaseRun): Promise<void> {
     });
   const log = deps.log.child({ operationId: operation.id, phase: run.phase, attempt: run.attempt });
   if (run.phase === 'pause') await store.setClusterPaused(operation.id, true);
+  if (record?.status === 'running') {
+    // Marked running by a worker that is gone (killed, node lost): say so, then carry on from its record.
+    log.warn('phase was running on a worker that stopped; taking it up');
+    await store.audit({
+      operationId: operation.id,
+      cluster: operation.cluster,
+      actor: 'pachops',
+      action: `${run.phase}.taken-over`,
+    });
+    await reporter.notice(
+      operation,
+      `:recycle: The worker running *${run.phase}* stopped before it finished; another worker took it up and continues from where it was.`,
+    );
+  }
   await store.updatePhase(operation.id, run.phase, { status: 'running' });
   await reporter.phaseStarted(operation, run.phase);
 
@@ -97,6 +111,8 @@ async function recordFailure(deps: RunnerDeps, run: PhaseRun, error: unknown): P
       run.phase,
       `attempt ${run.attempt} of ${run.maxAttempts} failed (${message}); retrying`,
     );
+    // Queued again (not running): the next attempt is a retry, not a worker taking over a dead one's job.
+    await deps.store.updatePhase(run.operationId, run.phase, { status: 'queued' });
     return;
   }
   log.error({ err: error }, 'phase failed');

@@ -60,6 +60,9 @@ export async function startWorker(
       prefix: config.redis.prefix,
       connection: { url: config.redis.url, maxRetriesPerRequest: null },
       concurrency: 4,
+      // A worker killed mid-phase: its job is taken up again once its lock lapses (phases are idempotent).
+      lockDuration: config.jobs.lockSeconds * 1000,
+      stalledInterval: config.jobs.lockSeconds * 1000,
     },
   );
   worker.on('failed', (job, error) => log.warn({ jobId: job?.id, err: error }, 'phase job attempt failed'));

@@ -160,13 +160,15 @@ export const ConfigSchema = z
       .object({
         /** How often the watchdog looks at paused clusters and lost jobs. */
         watchdogIntervalSeconds: z.number().min(1).max(3600).default(60),
+        /** A phase job whose worker died is taken up again by another worker after this long. */
+        lockSeconds: z.number().min(1).max(3600).default(30),
         /** Attempts per phase job: transient failures (a 503, a dropped connection) are retried. */
         attempts: z.number().int().min(1).max(20).default(3),
         /** First retry delay; doubles with each attempt. */
         backoffSeconds: z.number().min(0).max(3600).default(5),
       })
       .strict()
-      .default({ watchdogIntervalSeconds: 60, attempts: 3, backoffSeconds: 5 }),
+      .default({ watchdogIntervalSeconds: 60, lockSeconds: 30, attempts: 3, backoffSeconds: 5 }),
     tools: z
       .object({
         pachctl: z.string().default('pachctl'),

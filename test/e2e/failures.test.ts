@@ -143,6 +143,7 @@ describe('scale mode', () => {
     expect(thread.some((m) => scenario.slack.findButton(m, 'pachops:retry'))).toBe(false);
     const pause = thread.find((m) => /^pause done in /.test(m.text));
     expect(pause).toBeDefined();
+    expect(thread.some((m) => /stopped before it finished/.test(m.text))).toBe(false);
     await click(
       scenario,
       USERS.requester,

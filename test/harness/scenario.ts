@@ -59,6 +59,8 @@ export interface ScenarioOptions {
     autoResumeAfterMinutes?: number;
   };
   watchdogIntervalSeconds?: number;
+  /** jobs.lockSeconds: how soon a dead worker's job is taken up again. Default 30. */
+  lockSeconds?: number;
 }
 
 export interface Scenario {
@@ -252,6 +254,7 @@ function configYaml(options: ScenarioOptions, names: Scenario['names'], postgres
       attempts: 3,
       backoffSeconds: options.backoffSeconds ?? 0.2,
       watchdogIntervalSeconds: options.watchdogIntervalSeconds ?? 60,
+      lockSeconds: options.lockSeconds ?? 30,
     },
     tools: {
       pachctl: join(REPO, 'test/harness/bin/pachctl'),
