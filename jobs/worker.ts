@@ -9,6 +9,7 @@ import { SlackAnnouncer } from '../src/slack/announcer.ts';
 import { SlackReporter } from '../src/slack/reporter.ts';
 import { createPhaseQueue, createQueueDispatcher, PHASE_QUEUE, PhaseJobData, toJobError } from './queue.ts';
 import { type RunnerDeps, runPhase } from './run-phase.ts';
+import { startScheduleWorker } from './schedules.ts';
 import { createServiceCache } from './services.ts';
 import { startWatchdog } from './watchdog-worker.ts';
 
@@ -67,10 +68,15 @@ export async function startWorker(
   );
   worker.on('failed', (job, error) => log.warn({ jobId: job?.id, err: error }, 'phase job attempt failed'));
   const watchdog = await startWatchdog(deps, queue);
+  const schedules = await startScheduleWorker({
+    ...deps,
+    post: async (channel, text) => void (await client.chat.postMessage({ channel, text })),
+  });
   worker.on('error', (error) => log.error({ err: error }, 'worker error'));
   log.info('worker started');
   return {
     async stop() {
+      await schedules.close();
       await watchdog.close();
       await worker.close();
       await queue.close();

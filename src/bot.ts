@@ -1,8 +1,10 @@
 import { createPhaseQueue, createQueueDispatcher } from '../jobs/queue.ts';
+import { createScheduleQueue } from '../jobs/schedules.ts';
 import { loadConfig, requireSlack } from './config/load.ts';
 import { runUntilSignalled } from './lifecycle.ts';
 import { createLogger } from './log.ts';
 import { PromptStore } from './operations/prompts.ts';
+import { ScheduleStore } from './operations/schedules.ts';
 import { StateStore } from './operations/store.ts';
 import { createSlackApp } from './slack/app.ts';
 
@@ -20,6 +22,7 @@ export async function startBot(
   const prompts = new PromptStore(store.pool);
   const queue = createPhaseQueue(config.redis);
   const dispatcher = createQueueDispatcher(store, queue, config.jobs);
+  const schedules = { store: new ScheduleStore(store.pool), queue: createScheduleQueue(config.redis) };
   const isReady = async () => {
     await store.pool.query('SELECT 1');
     await queue.getWaitingCount();
@@ -34,6 +37,7 @@ export async function startBot(
     botToken,
     signingSecret: signingSecret!,
     isReady,
+    schedules,
   });
   await app.start();
   log.info({ port: config.runtime.port, socketMode: Boolean(config.runtime.slackAppToken) }, 'bot started');
@@ -41,6 +45,7 @@ export async function startBot(
     async stop() {
       await app.stop();
       await queue.close();
+      await schedules.queue.close();
       await store.close();
       log.info('bot stopped');
     },

@@ -169,6 +169,15 @@ export const ConfigSchema = z
       })
       .strict()
       .default({ watchdogIntervalSeconds: 60, lockSeconds: 30, attempts: 3, backoffSeconds: 5 }),
+    schedules: z
+      .object({
+        /** Advance notices in the users' channels before a scheduled backup (minutes ahead). */
+        noticeLeadMinutes: z.array(z.number().positive()).default([1440, 15]),
+        /** A scheduled backup that fires later than this (pachops was down) is reported and not run. */
+        missedGraceMinutes: z.number().positive().default(10),
+      })
+      .strict()
+      .default({ noticeLeadMinutes: [1440, 15], missedGraceMinutes: 10 }),
     tools: z
       .object({
         pachctl: z.string().default('pachctl'),

@@ -72,4 +72,18 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE operations DROP CONSTRAINT operations_backup_id_key;
   CREATE UNIQUE INDEX operations_backup_id_of_backups ON operations (backup_id) WHERE kind = 'backup';
   `,
+  `
+  CREATE TABLE schedules (
+    id             text PRIMARY KEY,
+    cluster        text NOT NULL,
+    cron           text NOT NULL,
+    tz             text NOT NULL,
+    channel        text NOT NULL,
+    note           text,
+    created_by     text NOT NULL,
+    created_at     timestamptz NOT NULL DEFAULT now(),
+    deleted_at     timestamptz,
+    last_fired_for timestamptz
+  );
+  `,
 ];

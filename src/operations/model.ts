@@ -102,8 +102,8 @@ export interface Operation {
   cluster: string;
   status: OperationStatus;
   requestedBy: string;
-  /** Where the request came from: `slack` (a user id) or `cli` (an OS user). */
-  via: 'slack' | 'cli';
+  /** Where the request came from: `slack` (a user id), `cli` (an OS user) or `schedule` (its id). */
+  via: 'slack' | 'cli' | 'schedule';
   options: BackupOptions;
   thread?: SlackThread;
   backupId: string;
@@ -222,4 +222,11 @@ export function phaseList(kind: OperationKind, options: BackupOptions): readonly
     if (phase === 'safety-backup') return restore?.safetyBackup ?? false;
     return true;
   });
+}
+
+/** Who asked, for people: a Slack mention, the schedule, or the CLI user. */
+export function requesterText(operation: Pick<Operation, 'via' | 'requestedBy'>): string {
+  if (operation.via === 'slack') return `<@${operation.requestedBy}>`;
+  if (operation.via === 'schedule') return `schedule \`${operation.requestedBy.replace(/^schedule:/, '')}\``;
+  return operation.requestedBy;
 }

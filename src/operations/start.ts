@@ -8,7 +8,7 @@ export interface StartInput {
   kind: OperationKind;
   cluster: string;
   requestedBy: string;
-  via: 'slack' | 'cli';
+  via: 'slack' | 'cli' | 'schedule';
   options: BackupOptions;
   /** A restore names the backup it restores; a backup gets a new id. */
   backupId?: string;

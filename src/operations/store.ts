@@ -31,7 +31,7 @@ export interface NewOperation {
   kind: OperationKind;
   cluster: string;
   requestedBy: string;
-  via: 'slack' | 'cli';
+  via: 'slack' | 'cli' | 'schedule';
   options: BackupOptions;
   backupId: string;
 }

@@ -10,6 +10,7 @@ import { SlackAnnouncer } from './announcer.ts';
 import { createMembershipCheck } from './approvers.ts';
 import { toBoltLogger } from './bolt-logger.ts';
 import { registerPachCommand } from './commands/pach.ts';
+import type { ScheduleDeps } from './commands/schedule.ts';
 import type { BotDeps } from './deps.ts';
 import { SlackReporter } from './reporter.ts';
 import { registerRestoreForm } from './views/restore-submit.ts';
@@ -24,6 +25,7 @@ export interface SlackAppOptions {
   signingSecret: string;
   /** Readiness: the state database and Redis answer. */
   isReady: () => Promise<boolean>;
+  schedules: ScheduleDeps;
 }
 
 /**
@@ -75,6 +77,7 @@ export function createSlackApp(options: SlackAppOptions): { app: App; deps: BotD
     isRequester: config.slack.requesters.length
       ? createMembershipCheck(app.client, config.slack.requesters, log)
       : async () => true,
+    schedules: options.schedules,
     backupBucket: (cluster) => {
       if (!buckets.has(cluster.name)) buckets.set(cluster.name, openBucket(cluster.backup));
       return buckets.get(cluster.name)!;

@@ -2,6 +2,7 @@ import type { webApi } from '@slack/bolt';
 import type { ClusterConfig } from '../config/load.ts';
 import type { FlowDeps } from '../operations/advance.ts';
 import type { Bucket } from '../storage/s3.ts';
+import type { ScheduleDeps } from './commands/schedule.ts';
 
 /** What the Slack handlers use. They record and enqueue; cluster work happens in the worker. */
 export interface BotDeps extends FlowDeps {
@@ -10,6 +11,8 @@ export interface BotDeps extends FlowDeps {
   isRequester(userId: string): Promise<boolean>;
   /** The backup bucket of a cluster, for `/pach list` and `/pach show` (read-only). */
   backupBucket(cluster: ClusterConfig): Bucket;
+  /** Scheduled backups: the state database's schedules and the queue's schedulers. */
+  schedules: ScheduleDeps;
 }
 
 /** One `/pach` subcommand's view of the request. */

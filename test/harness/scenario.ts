@@ -61,6 +61,8 @@ export interface ScenarioOptions {
   watchdogIntervalSeconds?: number;
   /** jobs.lockSeconds: how soon a dead worker's job is taken up again. Default 30. */
   lockSeconds?: number;
+  /** The `schedules` section. Default: notices 24 h and 15 min ahead, 10 min grace. */
+  schedules?: { noticeLeadMinutes?: number[]; missedGraceMinutes?: number };
 }
 
 export interface Scenario {
@@ -250,6 +252,7 @@ function configYaml(options: ScenarioOptions, names: Scenario['names'], postgres
         watchdog: options.watchdog ?? {},
       },
     },
+    schedules: options.schedules ?? {},
     jobs: {
       attempts: 3,
       backoffSeconds: options.backoffSeconds ?? 0.2,

@@ -12,6 +12,7 @@ import {
   outageNotice,
   updatedNotice,
 } from '../../../src/announce/notice.ts';
+import { requesterText } from '../../../src/operations/model.ts';
 import type { Phase, PhaseContext } from '../types.ts';
 
 /**
@@ -102,7 +103,7 @@ async function noticeVars(ctx: PhaseContext, estimate: Estimate, when: string): 
     when,
     estimate: formatEstimate(estimate),
     expectedEnd: when === 'now' ? formatExpectedEnd(start, estimate) : undefined,
-    requester: operation.requestedBy,
+    requester: operation.via === 'slack' ? operation.requestedBy : requesterText(operation),
     thread: await ctx.announcer.threadLink(operation),
     unavailable: cluster.announce.unavailable,
     note: operation.options.note,

@@ -1,6 +1,6 @@
 import type { ClusterConfig } from '../../config/load.ts';
 import { formatBytes, formatCount, formatDuration } from '../../format.ts';
-import type { Operation, PhaseRecord, PhaseStatus } from '../../operations/model.ts';
+import { type Operation, type PhaseRecord, type PhaseStatus, requesterText } from '../../operations/model.ts';
 import { clock, context, escapeText, header, type KnownBlock, section } from './text.ts';
 
 const ICONS: Record<PhaseStatus, string> = {
@@ -43,7 +43,7 @@ export function operationMessage(
     ),
     section(phases.map(checklistLine).join('\n')),
     context(
-      `Requested by <@${operation.requestedBy}> at ${clock(operation.createdAt)} · *${STATUS_TEXT[operation.status]}*` +
+      `Requested by ${requesterText(operation)} at ${clock(operation.createdAt)} · *${STATUS_TEXT[operation.status]}*` +
         (operation.clusterPaused ? ' · :double_vertical_bar: *cluster paused*' : '') +
         ` · operation \`${operation.id}\``,
     ),

@@ -6,6 +6,7 @@ import { parsePachCommand, USAGE, UsageError } from './parse.ts';
 import { handleHelp, handleList, handleShow, handleStatus } from './read-only.ts';
 import { openRestoreForm } from './restore.ts';
 import { handleAudit, handleResume } from './safety.ts';
+import { handleScheduleBackup, handleScheduleDelete, handleScheduleList } from './schedule.ts';
 
 /**
  * `/pach …`: acks at once (Slack allows 3 s), with the refusal itself when the request is malformed or
@@ -52,6 +53,12 @@ export function registerPachCommand(app: App, deps: BotDeps): void {
           return await openRestoreForm(deps, request, parsed.prefill);
         case 'resume':
           return await handleResume(deps, request, parsed.cluster);
+        case 'schedule-backup':
+          return await handleScheduleBackup(deps, request, parsed);
+        case 'schedule-list':
+          return await handleScheduleList(deps, request);
+        case 'schedule-delete':
+          return await handleScheduleDelete(deps, request, parsed.id);
         case 'audit':
           return await handleAudit(deps, request, parsed.cluster);
         case 'help':

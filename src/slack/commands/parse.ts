@@ -8,6 +8,9 @@ export type PachCommand =
   | { name: 'show'; backupId: string }
   | { name: 'restore'; prefill: RestorePrefill }
   | { name: 'resume'; cluster?: string }
+  | { name: 'schedule-backup'; cluster: string; cron: string; tz: string; note?: string }
+  | { name: 'schedule-list' }
+  | { name: 'schedule-delete'; id: string }
   | { name: 'audit'; cluster?: string }
   | { name: 'help' };
 
@@ -29,6 +32,7 @@ export const USAGE = [
   '`/pach list [cluster]` — complete backups, newest first',
   '`/pach show <backup-id>` — one backup in detail',
   '`/pach restore [backup-id] [--to-cluster X] [--db-suffix S] [--bucket B] [--reuse-backup-bucket] [--no-deploy]` — opens the restore form, pre-filled',
+  '`/pach schedule backup <cluster> "<cron>" [--tz Europe/Berlin] [--note "…"]`, `/pach schedule list`, `/pach schedule delete <id>` — scheduled backups (approvers)',
   '`/pach resume [cluster]` — emergency: bring a cluster pachops paused back now (approvers)',
   '`/pach audit [cluster]` — who requested, approved and ran what, newest first',
   '`/pach help` — this text',
@@ -69,6 +73,8 @@ export function parsePachCommand(text: string): PachCommand {
       }
       case 'restore':
         return parseRestore(rest);
+      case 'schedule':
+        return parseSchedule(rest);
       case 'resume':
       case 'audit': {
         const { positionals } = parseArgs({ args: rest, allowPositionals: true, strict: true });
@@ -106,6 +112,30 @@ function parseBackup(args: string[]): PachCommand {
     skipDatabases: values['skip-db'] ?? [],
     dryRun: values['dry-run'] ?? false,
   };
+}
+
+function parseSchedule(args: string[]): PachCommand {
+  const [verb, ...rest] = args;
+  const { values, positionals } = parseArgs({
+    args: rest,
+    allowPositionals: true,
+    strict: true,
+    options: { tz: { type: 'string' }, note: { type: 'string' } },
+  });
+  if (verb === 'list' && !positionals.length) return { name: 'schedule-list' };
+  if (verb === 'delete' && positionals.length === 1) return { name: 'schedule-delete', id: positionals[0] };
+  if (verb === 'backup' && positionals.length === 2) {
+    return {
+      name: 'schedule-backup',
+      cluster: positionals[0],
+      cron: positionals[1],
+      tz: values.tz ?? 'UTC',
+      note: values.note,
+    };
+  }
+  throw new UsageError(
+    '`/pach schedule backup <cluster> "<cron>" [--tz Zone]`, `/pach schedule list` or `/pach schedule delete <id>`',
+  );
 }
 
 function parseRestore(args: string[]): PachCommand {

@@ -1,5 +1,6 @@
 import { resolveCluster } from '../../config/resolve-cluster.ts';
 import { PachopsError } from '../../errors.ts';
+import { requesterText } from '../../operations/model.ts';
 import { formatBackupDetail, formatBackupTable } from '../../storage/backup-summary.ts';
 import { isBackupId } from '../../storage/layout.ts';
 import { listBackups, readManifest } from '../../storage/manifest.ts';
@@ -18,7 +19,7 @@ export async function handleStatus(deps: BotDeps, request: CommandRequest): Prom
       `• *${operation.cluster}*: ${operation.kind} \`${operation.backupId}\` — ${operation.status}` +
         (current ? ` (${current.name}: ${current.status})` : '') +
         (operation.clusterPaused ? ' · :double_vertical_bar: *cluster paused*' : '') +
-        ` · requested by <@${operation.requestedBy}>`,
+        ` · requested by ${requesterText(operation)}`,
     );
   }
   return request.reply(lines.join('\n'));

@@ -1,5 +1,5 @@
 import { PachopsError } from '../../errors.ts';
-import type { Operation } from '../../operations/model.ts';
+import { type Operation, requesterText } from '../../operations/model.ts';
 import { type StartInput, startOperation } from '../../operations/start.ts';
 import type { BotDeps } from '../deps.ts';
 
@@ -23,7 +23,7 @@ export async function startFromSlack(deps: BotDeps, input: Omit<StartInput, 'via
 async function activeRefusal(deps: BotDeps, cluster: string): Promise<PachopsError> {
   const active = await deps.store.activeOperation(cluster);
   const where = active?.thread ? ` (its thread is in <#${active.thread.channel}>)` : '';
-  const by = active?.via === 'slack' ? `<@${active.requestedBy}>` : active?.requestedBy;
+  const by = active ? requesterText(active) : undefined;
   const what = active
     ? `: ${active.kind} \`${active.backupId}\`, ${active.status}, requested by ${by}${where}`
     : '';
