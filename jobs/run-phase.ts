@@ -76,6 +76,13 @@ export async function runPhase(deps: RunnerDeps, run: PhaseRun): Promise<void> {
     },
   };
   log.info('phase started');
+  await store.audit({
+    operationId: operation.id,
+    cluster: operation.cluster,
+    actor: 'pachops',
+    action: `${run.phase}.started`,
+    details: { run: run.attempt },
+  });
   let outcome: PhaseOutcome;
   try {
     outcome = await phaseOf(operation.kind, run.phase).run(ctx);

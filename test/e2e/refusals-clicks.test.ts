@@ -194,6 +194,7 @@ test('two approvers clicking at once start exactly one job', async () => {
   );
   expect(decisions).toEqual([
     { action: 'pause.approve', actor: winner },
+    { action: 'pause.started', actor: 'pachops' },
     { action: 'pause.succeeded', actor: 'pachops' },
   ]);
   expect(scenario.slack.callsTo('chat.update').filter((c) => c.args.ts === prompt.ts)).toHaveLength(1);
