@@ -84,7 +84,14 @@ describe('migrate', () => {
   test('concurrently from two stores on a fresh database, then again: harmless', async () => {
     const other = openStore();
     await Promise.all([store.migrate(), other.migrate()]);
-    expect(await tables()).toEqual(['audit', 'operations', 'pachops_migrations', 'phases', 'prompts', 'schedules']);
+    expect(await tables()).toEqual([
+      'audit',
+      'operations',
+      'pachops_migrations',
+      'phases',
+      'prompts',
+      'schedules',
+    ]);
     const versions = await store.pool.query('SELECT version FROM pachops_migrations ORDER BY version');
     const applied = versions.rows.map((r) => r.version);
     expect(applied).toEqual([...new Set(applied)]);
