@@ -1,8 +1,12 @@
 import type { ClusterConfig } from '../src/config/load.ts';
 import { describeError, PachopsError } from '../src/errors.ts';
+import type { Logger } from '../src/log.ts';
+import { AbortRequestStore } from '../src/operations/abort-requests.ts';
 import { advance, type FlowDeps, finishOperation } from '../src/operations/advance.ts';
+import { mention } from '../src/operations/approval-policy.ts';
 import { loadPhaseHistory } from '../src/operations/history.ts';
-import type { PhaseName } from '../src/operations/model.ts';
+import type { Operation, PhaseName } from '../src/operations/model.ts';
+import { PhaseAbortedError, watchForAbort } from './abort-watch.ts';
 import { phaseOf } from './phases/index.ts';
 import type { ClusterServices, PhaseContext, PhaseOutcome } from './phases/types.ts';
 
@@ -22,8 +26,91 @@ export interface PhaseRun {
 /**
  * Runs one phase of one operation: the body of every phase job. Safe to deliver twice: a phase that
  * already succeeded is not run again. On the final failure the thread is told and offered a way out.
+ * While the phase runs, an [Abort] recorded for this run in the state database stops it.
  */
 export async function runPhase(deps: RunnerDeps, run: PhaseRun): Promise<void> {
+  const { store, reporter } = deps;
+  const taken = await takeUp(deps, run);
+  if (!taken) return;
+  const { operation, log } = taken;
+  await store.updatePhase(operation.id, run.phase, { status: 'running' });
+  await reporter.phaseStarted(operation, run.phase);
+  log.info('phase started');
+  await store.audit({
+    operationId: operation.id,
+    cluster: operation.cluster,
+    actor: 'pachops',
+    action: `${run.phase}.started`,
+    details: { run: run.attempt },
+  });
+
+  // Polls from here until the phase returns; both ways out stop it.
+  const watch = watchForAbort({
+    requests: new AbortRequestStore(store.pool),
+    key: { operationId: operation.id, phase: run.phase, run: taken.runNumber },
+    parent: run.signal,
+    log,
+  });
+  let lastProgress: string | undefined;
+  let outcome: PhaseOutcome;
+  try {
+    const ctx = phaseContext(deps, run, taken, watch.signal, (text) => {
+      lastProgress = text;
+    });
+    outcome = await phaseOf(operation.kind, run.phase).run(ctx);
+  } catch (error) {
+    await watch.stop();
+    const request = watch.request();
+    // Whatever the phase threw once its signal was aborted on request, it stopped because it was asked to.
+    const failure = request ? new PhaseAbortedError(request, lastProgress, error) : error;
+    await recordFailure(deps, run, failure);
+    throw failure;
+  }
+  const late = await watch.stop({ lookAgain: true });
+  await recordSuccess(deps, run, outcome, log);
+  if (late)
+    await reporter.notice(
+      operation,
+      `:information_source: ${mention(late.requestedBy)} asked *${run.phase}* to stop, but it had already finished.`,
+    );
+  await advance(deps, operation.id);
+}
+
+/** What the phase is given: its operation, cluster and services, the signal, progress, state. */
+function phaseContext(
+  deps: RunnerDeps,
+  run: PhaseRun,
+  taken: { operation: Operation; cluster: ClusterConfig; log: Logger },
+  signal: AbortSignal,
+  onProgress: (text: string) => void,
+): PhaseContext {
+  const { operation, cluster, log } = taken;
+  const ctx: PhaseContext = {
+    operation,
+    cluster,
+    config: deps.config,
+    services: deps.services(cluster),
+    servicesOf: deps.services,
+    announcer: deps.announcer,
+    history: () => loadPhaseHistory(deps.store.pool, operation.cluster, operation.id),
+    log,
+    signal,
+    progress: (text, fraction) => {
+      onProgress(text);
+      deps.reporter.phaseProgress(ctx.operation, run.phase, text, fraction);
+    },
+    saveState: async (patch) => {
+      ctx.operation = { ...ctx.operation, state: await deps.store.patchState(operation.id, patch) };
+    },
+  };
+  return ctx;
+}
+
+/**
+ * Loads what the run needs and says whether to run it: not when the phase already succeeded or the
+ * operation ended. A phase still marked running was a dead worker's: the thread hears it is taken up.
+ */
+async function takeUp(deps: RunnerDeps, run: PhaseRun) {
   const { store, reporter } = deps;
   const operation = await store.getOperation(run.operationId);
   if (!operation)
@@ -34,7 +121,7 @@ export async function runPhase(deps: RunnerDeps, run: PhaseRun): Promise<void> {
       { operationId: operation.id, phase: run.phase },
       'phase already done or operation ended; not run again',
     );
-    return;
+    return undefined;
   }
   const cluster = deps.config.clusters[operation.cluster];
   if (!cluster)
@@ -57,53 +144,25 @@ export async function runPhase(deps: RunnerDeps, run: PhaseRun): Promise<void> {
       `:recycle: The worker running *${run.phase}* stopped before it finished; another worker took it up and continues from where it was.`,
     );
   }
-  await store.updatePhase(operation.id, run.phase, { status: 'running' });
-  await reporter.phaseStarted(operation, run.phase);
+  // The run counted when the phase was queued (a Retry is a new run): abort requests are per run.
+  return { operation, cluster, log, runNumber: record?.runs ?? 0 };
+}
 
-  const ctx: PhaseContext = {
-    operation,
-    cluster,
-    config: deps.config,
-    services: deps.services(cluster),
-    servicesOf: deps.services,
-    announcer: deps.announcer,
-    history: () => loadPhaseHistory(deps.store.pool, operation.cluster, operation.id),
-    log,
-    signal: run.signal ?? new AbortController().signal,
-    progress: (text) => reporter.phaseProgress(ctx.operation, run.phase, text),
-    saveState: async (patch) => {
-      ctx.operation = { ...ctx.operation, state: await store.patchState(operation.id, patch) };
-    },
-  };
-  log.info('phase started');
+async function recordSuccess(deps: RunnerDeps, run: PhaseRun, outcome: PhaseOutcome, log: Logger) {
+  const { store, reporter } = deps;
+  await store.updatePhase(run.operationId, run.phase, { status: 'succeeded', summary: outcome.summary });
+  if (run.phase === 'resume') await store.setClusterPaused(run.operationId, false);
+  const done = (await store.getPhase(run.operationId, run.phase))!;
+  const current = (await store.getOperation(run.operationId))!;
   await store.audit({
-    operationId: operation.id,
-    cluster: operation.cluster,
-    actor: 'pachops',
-    action: `${run.phase}.started`,
-    details: { run: run.attempt },
-  });
-  let outcome: PhaseOutcome;
-  try {
-    outcome = await phaseOf(operation.kind, run.phase).run(ctx);
-  } catch (error) {
-    await recordFailure(deps, run, error);
-    throw error;
-  }
-  await store.updatePhase(operation.id, run.phase, { status: 'succeeded', summary: outcome.summary });
-  if (run.phase === 'resume') await store.setClusterPaused(operation.id, false);
-  const done = (await store.getPhase(operation.id, run.phase))!;
-  await store.audit({
-    operationId: operation.id,
-    cluster: operation.cluster,
+    operationId: current.id,
+    cluster: current.cluster,
     actor: 'pachops',
     action: `${run.phase}.succeeded`,
     details: { summary: outcome.summary },
   });
   log.info({ durationMs: done.durationMs }, 'phase succeeded');
-  const current = (await store.getOperation(operation.id))!;
   await reporter.phaseSucceeded(current, run.phase, { ...outcome, durationMs: done.durationMs });
-  await advance(deps, operation.id);
 }
 
 async function recordFailure(deps: RunnerDeps, run: PhaseRun, error: unknown): Promise<void> {
@@ -131,17 +190,22 @@ async function recordFailure(deps: RunnerDeps, run: PhaseRun, error: unknown): P
     return;
   }
   await deps.store.setStatus(run.operationId, 'failed');
+  const aborted =
+    error instanceof PhaseAbortedError
+      ? { by: error.request.requestedBy, at: error.request.requestedAt, partial: error.partial }
+      : undefined;
   await deps.store.audit({
     operationId: run.operationId,
     cluster: operation.cluster,
     actor: 'pachops',
-    action: `${run.phase}.failed`,
-    details: { error: message },
+    action: `${run.phase}.${aborted ? 'aborted' : 'failed'}`,
+    details: aborted ? { requestedBy: aborted.by, partial: aborted.partial } : { error: message },
   });
   const paused = operation.clusterPaused;
   await deps.reporter.phaseFailed(operation, run.phase, message, {
     retry: true,
     resume: paused,
     abort: !paused,
+    aborted,
   });
 }

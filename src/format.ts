@@ -22,3 +22,18 @@ export function formatDuration(ms: number): string {
 export function formatCount(n: number): string {
   return n.toLocaleString('en-US');
 }
+
+/** `████░░░░░░ 42%`: a text progress bar for a fraction (clamped to 0–1). */
+export function formatBar(fraction: number, width = 20): string {
+  const filled = Math.round(clampFraction(fraction) * width);
+  return `${'█'.repeat(filled)}${'░'.repeat(width - filled)} ${formatPercent(fraction)}`;
+}
+
+/** `42%` (rounded down: 99.9% is not done). */
+export function formatPercent(fraction: number): string {
+  return `${Math.floor(clampFraction(fraction) * 100)}%`;
+}
+
+function clampFraction(fraction: number): number {
+  return Number.isFinite(fraction) ? Math.min(1, Math.max(0, fraction)) : 0;
+}

@@ -33,8 +33,11 @@ export interface PhaseContext {
   /** The cluster's earlier backups' measured phases, for the downtime estimate. */
   history(): Promise<PhaseSample[]>;
   signal: AbortSignal;
-  /** A line of progress for the thread (the reporter throttles it). */
-  progress(text: string): void;
+  /**
+   * A line of progress for the thread (the reporter throttles it), and how far the phase is (0–1) when
+   * it knows: done and remaining objects and bytes, rate, ETA in `text`; the fraction draws the CLI's bar.
+   */
+  progress(text: string, fraction?: number): void;
   /** Persists part of the operation's state, so that a retry continues where this run stopped. */
   saveState(patch: Partial<OperationState>): Promise<void>;
 }

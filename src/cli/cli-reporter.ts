@@ -67,9 +67,9 @@ class TeeReporter implements Reporter {
 
   operationStarted = (o: Operation) => this.both(o, (r) => r.operationStarted(o));
   phaseStarted = (o: Operation, p: PhaseName) => this.both(o, (r) => r.phaseStarted(o, p));
-  phaseProgress(o: Operation, p: PhaseName, text: string): void {
-    this.first.phaseProgress(o, p, text);
-    if (o.thread) this.threads.phaseProgress(o, p, text);
+  phaseProgress(o: Operation, p: PhaseName, text: string, fraction?: number): void {
+    this.first.phaseProgress(o, p, text, fraction);
+    if (o.thread) this.threads.phaseProgress(o, p, text, fraction);
   }
   phaseSucceeded = (o: Operation, p: PhaseName, report: PhaseReport) =>
     this.both(o, (r) => r.phaseSucceeded(o, p, report));

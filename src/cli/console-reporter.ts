@@ -1,19 +1,42 @@
 import type { Config } from '../config/load.ts';
-import { formatDuration } from '../format.ts';
+import { formatBar, formatDuration, formatPercent } from '../format.ts';
 import type { Operation, PhaseName } from '../operations/model.ts';
 import type { FailureOffer, PhaseReport, Reporter } from '../operations/ports.ts';
 
-/** The CLI's Reporter: one line per event on the terminal, progress at most every `intervalMs`. */
+/** On a terminal the bar is redrawn at most this often (smooth, without flooding a slow terminal). */
+const REDRAW_MS = 200;
+
+export interface ConsoleReporterOptions {
+  out: NodeJS.WritableStream;
+  config: Config;
+  /** Progress lines when `out` is not a terminal: at most one per interval. Default 2 s. */
+  intervalMs?: number;
+  /** Draw progress as one bar redrawn in place. Default: whether `out` is a TTY. */
+  tty?: boolean;
+  /** For tests. */
+  now?: () => number;
+}
+
+/**
+ * The CLI's Reporter: one line per event. Progress is a bar redrawn in place with `\r` on a terminal,
+ * and a plain line at most every `intervalMs` otherwise (CI logs, pipes, tests).
+ */
 export class ConsoleReporter implements Reporter {
   private readonly out: NodeJS.WritableStream;
   private readonly config: Config;
   private readonly intervalMs: number;
+  private readonly tty: boolean;
+  private readonly now: () => number;
   private lastProgress = 0;
+  /** A bar is on the terminal's current line: the next line replaces it. */
+  private barShown = false;
 
-  constructor(options: { out: NodeJS.WritableStream; config: Config; intervalMs?: number }) {
+  constructor(options: ConsoleReporterOptions) {
     this.out = options.out;
     this.config = options.config;
+    this.tty = options.tty ?? (options.out as { isTTY?: boolean }).isTTY === true;
     this.intervalMs = options.intervalMs ?? 2000;
+    this.now = options.now ?? Date.now;
   }
 
   async operationStarted(operation: Operation): Promise<void> {
@@ -28,10 +51,21 @@ export class ConsoleReporter implements Reporter {
     this.line(`${phase.padEnd(7)} started`);
   }
 
-  phaseProgress(_operation: Operation, phase: PhaseName, text: string): void {
-    if (Date.now() - this.lastProgress < this.intervalMs) return;
-    this.lastProgress = Date.now();
-    this.line(`${phase.padEnd(7)} … ${text}`);
+  phaseProgress(_operation: Operation, phase: PhaseName, text: string, fraction?: number): void {
+    const now = this.now();
+    if (now - this.lastProgress < (this.tty ? REDRAW_MS : this.intervalMs)) return;
+    this.lastProgress = now;
+    if (!this.tty) {
+      const percent = fraction !== undefined ? `${formatPercent(fraction)} ` : '';
+      this.line(`${phase.padEnd(7)} … ${percent}${text}`);
+      return;
+    }
+    const bar = fraction !== undefined ? `${formatBar(fraction, 24)} ` : '… ';
+    const width = (this.out as { columns?: number }).columns ?? 100;
+    // Never wider than the terminal: a wrapped line cannot be redrawn with \r.
+    const drawn = `${stamp()} ${phase.padEnd(7)} ${bar}${text}`.slice(0, Math.max(width - 1, 20));
+    this.out.write(`\r\x1b[2K${drawn}`);
+    this.barShown = true;
   }
 
   async phaseSucceeded(_operation: Operation, phase: PhaseName, report: PhaseReport): Promise<void> {
@@ -46,7 +80,7 @@ export class ConsoleReporter implements Reporter {
     message: string,
     offer: FailureOffer,
   ): Promise<void> {
-    this.line(`${phase.padEnd(7)} ✗ failed: ${message}`);
+    this.line(`${phase.padEnd(7)} ✗ ${offer.aborted ? '' : 'failed: '}${message}`);
     if (offer.resume)
       this.line(
         `THE CLUSTER IS PAUSED. Retry: pachops retry ${operation.id} --yes · bring it back: pachops abort ${operation.id} --yes`,
@@ -90,6 +124,14 @@ export class ConsoleReporter implements Reporter {
   }
 
   private line(text: string): void {
-    this.out.write(`[${new Date().toISOString().slice(11, 19)}] ${text}\n`);
+    // A line replaces the progress bar (cleared first), and the next bar is drawn below it.
+    const clear = this.barShown ? '\r\x1b[2K' : '';
+    if (this.barShown) this.lastProgress = 0;
+    this.barShown = false;
+    this.out.write(`${clear}${stamp()} ${text}\n`);
   }
+}
+
+function stamp(): string {
+  return `[${new Date().toISOString().slice(11, 19)}]`;
 }

@@ -86,4 +86,16 @@ export const MIGRATIONS: readonly string[] = [
     last_fired_for timestamptz
   );
   `,
+  `
+  -- [Abort] on a running phase: recorded by the bot, polled by the worker running that run of the phase.
+  -- Keyed by run, so that a request for an aborted run never stops the retry that follows it.
+  CREATE TABLE abort_requests (
+    operation_id text NOT NULL REFERENCES operations (id) ON DELETE CASCADE,
+    phase        text NOT NULL,
+    run          int NOT NULL,
+    requested_by text NOT NULL,
+    requested_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (operation_id, phase, run)
+  );
+  `,
 ];

@@ -16,6 +16,8 @@ export interface FailureOffer {
   /** The cluster is (or may be) paused: offer to bring it back. */
   resume: boolean;
   abort: boolean;
+  /** Set when the phase was stopped on request (the [Abort] on its progress message), not by a fault. */
+  aborted?: { by: string; at: Date; partial?: string };
 }
 
 /** Where an operation is told about: a Slack thread, or the CLI's terminal. */
@@ -23,8 +25,11 @@ export interface Reporter {
   /** Posts the operation's parent message (in `where`, for a new thread) or refreshes it. */
   operationStarted(operation: Operation, where?: { channel: string }): Promise<void>;
   phaseStarted(operation: Operation, phase: PhaseName): Promise<void>;
-  /** Throttled by the implementation; never throws. */
-  phaseProgress(operation: Operation, phase: PhaseName, text: string): void;
+  /**
+   * Throttled by the implementation; never throws. `fraction` (0–1), when the phase knows how far it
+   * is, lets a terminal draw a progress bar.
+   */
+  phaseProgress(operation: Operation, phase: PhaseName, text: string, fraction?: number): void;
   phaseSucceeded(operation: Operation, phase: PhaseName, report: PhaseReport): Promise<void>;
   phaseFailed(operation: Operation, phase: PhaseName, message: string, offer: FailureOffer): Promise<void>;
   requestApproval(operation: Operation, phase: PhaseName): Promise<void>;

@@ -5,6 +5,7 @@ import type { Dispatcher } from '../operations/ports.ts';
 import type { PromptStore } from '../operations/prompts.ts';
 import type { StateStore } from '../operations/store.ts';
 import { openBucket } from '../storage/s3.ts';
+import { registerAbortRunning } from './actions/abort-running.ts';
 import { registerPromptButtons } from './actions/prompt-buttons.ts';
 import { SlackAnnouncer } from './announcer.ts';
 import { createMembershipCheck } from './approvers.ts';
@@ -85,6 +86,7 @@ export function createSlackApp(options: SlackAppOptions): { app: App; deps: BotD
   };
   registerPachCommand(app, deps);
   registerPromptButtons(app, deps);
+  registerAbortRunning(app, deps);
   registerRestoreForm(app, deps);
   app.error(async (error) => {
     log.error({ err: error }, 'unhandled error in a Slack handler');

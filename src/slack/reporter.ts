@@ -1,6 +1,7 @@
 import type { webApi } from '@slack/bolt';
 import type { Config } from '../config/load.ts';
 import type { Logger } from '../log.ts';
+import { isAbortable } from '../operations/abort-phase.ts';
 import type { Operation, PhaseName } from '../operations/model.ts';
 import { describePhase } from '../operations/phase-info.ts';
 import type { FailureOffer, PhaseReport, Reporter } from '../operations/ports.ts';
@@ -9,6 +10,11 @@ import type { StateStore } from '../operations/store.ts';
 import { allClearText, finishedText, operationMessage } from './blocks/operation.ts';
 import { failedMessage, runningMessage, succeededMessage } from './blocks/phase-report.ts';
 import { approvalMessage, failureMessage } from './blocks/prompt.ts';
+
+/** [Abort] for this run of a phase, when the phase can be aborted. */
+function abortFor(operation: Operation, phase: PhaseName, run: number | undefined) {
+  return isAbortable(phase) && run !== undefined ? { operationId: operation.id, phase, run } : undefined;
+}
 
 /** Failure prompts stay clickable for a month: a paused cluster's way out must not expire. */
 const FAILURE_PROMPT_MINUTES = 30 * 24 * 60;
@@ -27,7 +33,14 @@ export class SlackReporter implements Reporter {
   /** Per phase message: progress updates at most every interval, never after the phase's final report. */
   private readonly throttles = new Map<
     string,
-    { last: number; timer?: NodeJS.Timeout; text?: string; closed: boolean; sending: Promise<void> }
+    {
+      last: number;
+      timer?: NodeJS.Timeout;
+      text?: string;
+      fraction?: number;
+      closed: boolean;
+      sending: Promise<void>;
+    }
   >();
 
   constructor(deps: SlackReporterDeps) {
@@ -52,7 +65,7 @@ export class SlackReporter implements Reporter {
     await this.quietly('phase started', async () => {
       const thread = operation.thread!;
       const record = await this.deps.store.getPhase(operation.id, phase);
-      const message = runningMessage(phase);
+      const message = runningMessage(phase, { abort: abortFor(operation, phase, record?.runs) });
       if (record?.reportTs) {
         await this.deps.client.chat.update({ channel: thread.channel, ts: record.reportTs, ...message });
       } else {
@@ -67,11 +80,12 @@ export class SlackReporter implements Reporter {
     });
   }
 
-  phaseProgress(operation: Operation, phase: PhaseName, text: string): void {
+  phaseProgress(operation: Operation, phase: PhaseName, text: string, fraction?: number): void {
     const key = `${operation.id}/${phase}`;
     const throttle = this.throttles.get(key) ?? { last: 0, closed: false, sending: Promise.resolve() };
     this.throttles.set(key, throttle);
     throttle.text = text;
+    throttle.fraction = fraction;
     if (throttle.timer || throttle.closed) return;
     const interval = this.deps.config.slack.progressIntervalSeconds * 1000;
     const wait = Math.max(0, throttle.last + interval - Date.now());
@@ -81,7 +95,11 @@ export class SlackReporter implements Reporter {
       throttle.sending = this.quietly('progress', async () => {
         const record = await this.deps.store.getPhase(operation.id, phase);
         if (throttle.closed || !record?.reportTs || record.status !== 'running') return;
-        const message = runningMessage(phase, throttle.text);
+        const message = runningMessage(phase, {
+          progress: throttle.text,
+          fraction: throttle.fraction,
+          abort: abortFor(operation, phase, record.runs),
+        });
         await this.deps.client.chat.update({
           channel: operation.thread!.channel,
           ts: record.reportTs,
@@ -107,7 +125,7 @@ export class SlackReporter implements Reporter {
   ): Promise<void> {
     await this.stopProgress(operation, phase);
     await this.quietly('phase failed report', () =>
-      this.updateReport(operation, phase, failedMessage(phase, message)),
+      this.updateReport(operation, phase, failedMessage(phase, message, offer.aborted)),
     );
     const prompt = await this.deps.prompts.create({
       operationId: operation.id,

@@ -18,68 +18,81 @@ export function stripQuotes(etag: string | undefined): string {
   return (etag ?? '').replace(/^"|"$/g, '').replace(/^&quot;|&quot;$/g, '');
 }
 
+export interface ListOptions {
+  /** Left out of the listing (the backup bucket's `.pachops/`). */
+  skipPrefix?: string;
+  prefix?: string;
+  /** Only keys after this one (exclusive), as ListObjectsV2's StartAfter. */
+  startAfter?: string;
+  /** Only keys up to this one (inclusive): with startAfter, one key range. */
+  upTo?: string;
+}
+
 /**
- * Every object in a bucket, in key order, one page at a time: memory stays flat however large the bucket.
- * `skipPrefix` leaves out a prefix (the backup bucket's `.pachops/`). Throws if the server's order is not
- * the byte order a merge-join relies on.
+ * Every object in a bucket (or a key range of it), in key order, one page at a time: memory stays flat
+ * however large the bucket. The next page is requested while this one is consumed. Throws if the server's
+ * order is not the byte order a merge-join relies on.
  */
-export async function* listObjects(
-  bucket: Bucket,
-  options: { skipPrefix?: string; prefix?: string } = {},
-): AsyncGenerator<ObjectEntry> {
-  let token: string | undefined;
-  let previous: string | undefined;
-  do {
-    let page: ListObjectsV2CommandOutput;
-    try {
-      page = await bucket.client.send(
-        new ListObjectsV2Command({
-          Bucket: bucket.name,
-          Prefix: options.prefix,
-          ContinuationToken: token,
-          MaxKeys: 1000,
-        }),
-      );
-    } catch (error) {
-      throw s3Error(error, `list ${bucket.name}`);
-    }
+export async function* listObjects(bucket: Bucket, options: ListOptions = {}): AsyncGenerator<ObjectEntry> {
+  let previous = options.startAfter;
+  let next: Promise<ListObjectsV2CommandOutput> | undefined = listPage(bucket, options, undefined);
+  while (next) {
+    const page: ListObjectsV2CommandOutput = await next;
+    const token: string | undefined = page.IsTruncated ? page.NextContinuationToken : undefined;
+    next = token ? listPage(bucket, options, token) : undefined;
+    next?.catch(() => undefined); // awaited on the next turn; a consumer that stops early must not leak it
     for (const object of page.Contents ?? []) {
       const key = object.Key!;
-      if (previous !== undefined && compareKeys(previous, key) >= 0) {
-        throw new PachopsError(
-          'S3_UNSORTED',
-          `${bucket.name} listed ${key} after ${previous}: the server does not list in key order`,
-          {
-            permanent: true,
-          },
-        );
-      }
+      if (options.upTo !== undefined && compareKeys(key, options.upTo) > 0) return;
+      if (previous !== undefined && compareKeys(previous, key) >= 0) throw unsorted(bucket, previous, key);
       previous = key;
       if (options.skipPrefix && key.startsWith(options.skipPrefix)) continue;
       yield { key, size: object.Size ?? 0, etag: stripQuotes(object.ETag) };
     }
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
+  }
+}
+
+async function listPage(
+  bucket: Bucket,
+  options: ListOptions,
+  token: string | undefined,
+): Promise<ListObjectsV2CommandOutput> {
+  try {
+    return await bucket.client.send(
+      new ListObjectsV2Command({
+        Bucket: bucket.name,
+        Prefix: options.prefix,
+        StartAfter: token ? undefined : options.startAfter,
+        ContinuationToken: token,
+        MaxKeys: 1000,
+      }),
+    );
+  } catch (error) {
+    throw s3Error(error, `list ${bucket.name}`);
+  }
+}
+
+function unsorted(bucket: Bucket, previous: string, key: string): PachopsError {
+  return new PachopsError(
+    'S3_UNSORTED',
+    `${bucket.name} listed ${key} after ${previous}: the server does not list in key order`,
+    { permanent: true },
+  );
 }
 
 export type DiffEntry =
   | { kind: 'missing'; source: ObjectEntry }
-  | { kind: 'same'; source: ObjectEntry; target: ObjectEntry }
-  | { kind: 'changed'; source: ObjectEntry; target: ObjectEntry }
+  | { kind: 'both'; source: ObjectEntry; target: ObjectEntry }
   | { kind: 'extra'; target: ObjectEntry };
 
-/**
- * Merge-joins two sorted listings. "Same" is decided by size and, when both ETags are of the same kind
- * (both single-part or both multipart), by ETag; a multipart ETag is never compared with a single-part one.
- */
+/** Merge-joins two sorted listings: what only the source has, what both have, what only the target has. */
 export async function* diffListings(
   source: AsyncIterable<ObjectEntry>,
   target: AsyncIterable<ObjectEntry>,
 ): AsyncGenerator<DiffEntry> {
   const s = source[Symbol.asyncIterator]();
   const t = target[Symbol.asyncIterator]();
-  let a = await s.next();
-  let b = await t.next();
+  let [a, b] = await Promise.all([s.next(), t.next()]);
   while (!a.done || !b.done) {
     const order = a.done ? 1 : b.done ? -1 : compareKeys(a.value.key, b.value.key);
     if (order < 0) {
@@ -89,17 +102,8 @@ export async function* diffListings(
       yield { kind: 'extra', target: b.value as ObjectEntry };
       b = await t.next();
     } else {
-      const source = a.value as ObjectEntry;
-      const target = b.value as ObjectEntry;
-      yield { kind: isSameObject(source, target) ? 'same' : 'changed', source, target };
-      a = await s.next();
-      b = await t.next();
+      yield { kind: 'both', source: a.value as ObjectEntry, target: b.value as ObjectEntry };
+      [a, b] = await Promise.all([s.next(), t.next()]);
     }
   }
-}
-
-export function isSameObject(a: ObjectEntry, b: ObjectEntry): boolean {
-  if (a.size !== b.size) return false;
-  const comparable = a.etag && b.etag && a.etag.includes('-') === b.etag.includes('-');
-  return comparable ? a.etag === b.etag : true;
 }

@@ -1,7 +1,8 @@
 import { createInterface } from 'node:readline';
 import { PassThrough, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
-import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectsCommand, GetObjectCommand } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import { type Bucket, s3Error } from './s3.ts';
 import { uploadStream } from './upload.ts';
@@ -26,6 +27,9 @@ export function writeObjectList(bucket: Bucket, key: string): ObjectListWriter {
   const gzip = createGzip();
   const body = new PassThrough();
   gzip.pipe(body);
+  // abort() destroys both with an error: the upload reports the failure, the streams must not crash
+  gzip.on('error', () => undefined);
+  body.on('error', () => undefined);
   const uploading = uploadStream(bucket, key, body, { contentType: 'application/gzip' });
   uploading.catch(() => undefined); // awaited in finish(); avoid an unhandled rejection meanwhile
   let count = 0;
@@ -60,5 +64,45 @@ export async function* readObjectList(bucket: Bucket, key: string): AsyncGenerat
   const lines = createInterface({ input: body.pipe(createGunzip()), crlfDelay: Number.POSITIVE_INFINITY });
   for await (const line of lines) {
     if (line) yield ObjectListEntry.parse(JSON.parse(line));
+  }
+}
+
+/**
+ * Joins gzipped object lists into one, in the order given, without unpacking them: concatenated gzip
+ * members are one valid gzip stream. Streams part by part, so memory stays flat.
+ */
+export async function concatObjectLists(bucket: Bucket, partKeys: string[], key: string): Promise<void> {
+  const body = new PassThrough();
+  const uploading = uploadStream(bucket, key, body, { contentType: 'application/gzip' });
+  uploading.catch(() => undefined); // awaited below
+  try {
+    for (const part of partKeys) {
+      const response = await bucket.client
+        .send(new GetObjectCommand({ Bucket: bucket.name, Key: part }))
+        .catch((error) => {
+          throw s3Error(error, `read ${part} from ${bucket.name}`);
+        });
+      await pipeline(response.Body as Readable, body, { end: false });
+    }
+    body.end();
+  } catch (error) {
+    body.destroy(error as Error);
+    throw error;
+  }
+  await uploading;
+}
+
+/** Deletes keys, a thousand per request (DeleteObjects' limit). */
+export async function deleteKeys(bucket: Bucket, keys: string[]): Promise<void> {
+  for (let i = 0; i < keys.length; i += 1000) {
+    const batch = keys.slice(i, i + 1000).map((Key) => ({ Key }));
+    const result = await bucket.client
+      .send(new DeleteObjectsCommand({ Bucket: bucket.name, Delete: { Objects: batch, Quiet: true } }))
+      .catch((error) => {
+        throw s3Error(error, `delete ${batch.length} objects from ${bucket.name}`);
+      });
+    const failed = result.Errors?.[0];
+    if (failed)
+      throw s3Error(Object.assign(new Error(failed.Message), { name: failed.Code }), `delete ${failed.Key}`);
   }
 }

@@ -4,9 +4,18 @@ import {
   HeadBucketCommand,
   ListObjectsV2Command,
 } from '@aws-sdk/client-s3';
+import type { Logger } from 'pino';
 import { PachopsError } from '../errors.ts';
-import { copyObject, SourceObjectMissing } from './copy-object.ts';
 import { compareKeys, listObjects, type ObjectEntry } from './listing.ts';
+import { AdaptiveLimit } from './mirror/adaptive-limit.ts';
+import { Copier } from './mirror/copier.ts';
+import {
+  type CopyContext,
+  type CopyTuning,
+  copyObject,
+  DEFAULT_COPY_TUNING,
+  SourceObjectMissing,
+} from './mirror/copy-object.ts';
 import type { ObjectListEntry } from './object-list.ts';
 import { type Bucket, canCopyServerSide, isNotFound, s3Error } from './s3.ts';
 
@@ -94,8 +103,11 @@ export interface CopyListedOptions {
   /** The restore target: each entry is written at `key`. */
   to: Bucket;
   concurrency: number;
+  /** Multipart threshold and part size (the cluster's mirror settings). */
+  tuning?: Partial<CopyTuning>;
   signal?: AbortSignal;
   onProgress?: (progress: RestoreObjectsProgress) => void;
+  log?: Pick<Logger, 'warn' | 'info'>;
 }
 
 /** Report skips in batches: a rerun over millions of present objects should not flood the reporter. */
@@ -113,12 +125,22 @@ export async function copyListedObjects(options: CopyListedOptions): Promise<Res
   const started = Date.now();
   const progress = { listed: 0, listedBytes: 0, copied: 0, copiedBytes: 0, skipped: 0, elapsedMs: 0 };
   const report = () => options.onProgress?.({ ...progress, elapsedMs: Date.now() - started });
-  const pool = boundedPool(options.concurrency);
+  const copier = new Copier({
+    buckets: [from, to],
+    concurrency: options.concurrency,
+    signal,
+    log: options.log,
+  });
+  const context: CopyContext = {
+    tuning: { ...DEFAULT_COPY_TUNING, ...options.tuning },
+    streamSlots: new AdaptiveLimit(4),
+    log: options.log,
+  };
   const present = seekable(listObjects(to));
   let previous: string | undefined;
   try {
     for await (const entry of options.list) {
-      if (signal?.aborted || pool.failure) break;
+      if (copier.stopped) break;
       checkOrder(previous, entry.key);
       previous = entry.key;
       progress.listed++;
@@ -127,46 +149,54 @@ export async function copyListedObjects(options: CopyListedOptions): Promise<Res
         if (++progress.skipped % SKIP_REPORT_EVERY === 0) report();
         continue;
       }
-      await pool.run(async () => {
-        await copyEntry(entry, from, to, serverSide, signal);
+      await copier.submit(async () => {
+        await copyEntry(entry, { from, to, serverSide, signal, context });
         progress.copied++;
         progress.copiedBytes += entry.size;
         report();
       });
     }
   } finally {
-    await pool.drain(); // no copy keeps running after this returns or throws
+    await copier.drain(); // no copy keeps running after this returns or throws
+    copier.close();
   }
   if (signal?.aborted) {
     throw new PachopsError('ABORTED', `object restore aborted after ${progress.copied} copies`, {
       permanent: true,
     });
   }
-  if (pool.failure) throw pool.failure.error;
+  if (copier.failure) throw copier.failure.error;
   report();
   return { ...progress, elapsedMs: Date.now() - started, serverSide };
 }
 
-async function copyEntry(
-  entry: ObjectListEntry,
-  from: Bucket,
-  to: Bucket,
-  serverSide: boolean,
-  signal?: AbortSignal,
-): Promise<void> {
+interface EntryCopy {
+  from: Bucket;
+  to: Bucket;
+  serverSide: boolean;
+  signal?: AbortSignal;
+  context: CopyContext;
+}
+
+async function copyEntry(entry: ObjectListEntry, how: EntryCopy): Promise<void> {
+  const { from, to, serverSide, signal } = how;
   const sourceKey = entry.stored ?? entry.key;
   const where = entry.stored ? `${entry.key} (stored at ${sourceKey})` : entry.key;
   let copied: { streamedBytes?: number };
   try {
-    copied = await copyObject({
-      source: from,
-      sourceKey,
-      target: to,
-      targetKey: entry.key,
-      size: entry.size,
-      serverSide,
-      signal,
-    });
+    copied = await copyObject(
+      {
+        source: from,
+        sourceKey,
+        target: to,
+        targetKey: entry.key,
+        size: entry.size,
+        sourceEtag: entry.etag,
+        serverSide,
+        signal,
+      },
+      how.context,
+    );
   } catch (error) {
     if (!(error instanceof SourceObjectMissing)) throw error;
     throw new PachopsError(
@@ -215,25 +245,4 @@ function seekable(listing: AsyncIterable<ObjectEntry>) {
       return !current.done && current.value.key === key ? current.value : undefined;
     },
   };
-}
-
-/** At most `limit` tasks in flight; run() waits for a free slot; the first failure stops new work. */
-function boundedPool(limit: number) {
-  const inFlight = new Set<Promise<void>>();
-  const pool = {
-    failure: undefined as { error: unknown } | undefined,
-    async run(task: () => Promise<void>): Promise<void> {
-      const running: Promise<void> = task()
-        .catch((error: unknown) => {
-          pool.failure ??= { error };
-        })
-        .finally(() => inFlight.delete(running));
-      inFlight.add(running);
-      if (inFlight.size >= Math.max(1, limit)) await Promise.race(inFlight);
-    },
-    async drain(): Promise<void> {
-      await Promise.all(inFlight);
-    },
-  };
-  return pool;
 }

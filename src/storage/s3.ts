@@ -3,6 +3,7 @@ import { Agent as HttpsAgent } from 'node:https';
 import { S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import type { S3Target } from '../config/load.ts';
 import { PachopsError } from '../errors.ts';
+import { Pressure, ReportingRetryStrategy } from './pressure.ts';
 
 const QUIET_LOGGER = { trace() {}, debug() {}, info() {}, warn() {}, error() {} };
 
@@ -11,13 +12,20 @@ export interface Bucket {
   client: S3Client;
   name: string;
   target: S3Target;
+  /** Every retry the SDK makes on this client (503 SlowDown, 429, resets): the copier listens. */
+  pressure: Pressure;
 }
+
+/** Attempts per request, the first included, before the SDK gives the error back. */
+const MAX_ATTEMPTS = 6;
 
 /**
  * One S3 client per location. Checksums only where S3 requires them: RGW and s3rver mishandle the SDK's
- * default streaming checksums (DESIGN.md). Retries are the SDK's adaptive strategy (backs off on 503/429).
+ * default streaming checksums (DESIGN.md). Retries are the SDK's adaptive strategy (backs off on 503/429),
+ * reported to the bucket's `pressure`.
  */
 export function openBucket(target: S3Target, options: { maxSockets?: number } = {}): Bucket {
+  const pressure = new Pressure();
   const client = new S3Client({
     endpoint: target.endpoint,
     region: target.region,
@@ -25,16 +33,15 @@ export function openBucket(target: S3Target, options: { maxSockets?: number } = 
     credentials: target.credentials,
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
-    retryMode: 'adaptive',
+    retryStrategy: new ReportingRetryStrategy(pressure, MAX_ATTEMPTS),
     // Failures are rethrown with what was being done (s3Error); the SDK's own console warnings are noise.
     logger: QUIET_LOGGER,
-    maxAttempts: 6,
     requestHandler: {
       httpAgent: new HttpAgent({ keepAlive: true, maxSockets: options.maxSockets ?? 64 }),
       httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: options.maxSockets ?? 64 }),
     },
   });
-  return { client, name: target.bucket, target };
+  return { client, name: target.bucket, target, pressure };
 }
 
 /** Server-side copy works when one set of credentials reaches both buckets on one endpoint. */

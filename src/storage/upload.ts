@@ -12,11 +12,22 @@ export async function uploadStream(
   bucket: Bucket,
   key: string,
   body: Readable,
-  options: { partSize?: number; contentType?: string; signal?: AbortSignal } = {},
+  options: {
+    partSize?: number;
+    contentType?: string;
+    signal?: AbortSignal;
+    metadata?: Record<string, string>;
+  } = {},
 ): Promise<void> {
   const upload = new Upload({
     client: bucket.client,
-    params: { Bucket: bucket.name, Key: key, Body: body, ContentType: options.contentType },
+    params: {
+      Bucket: bucket.name,
+      Key: key,
+      Body: body,
+      ContentType: options.contentType,
+      Metadata: options.metadata,
+    },
     partSize: options.partSize ?? DEFAULT_PART_SIZE,
     queueSize: 2,
     leavePartsOnError: false,

@@ -85,6 +85,7 @@ describe('migrate', () => {
     const other = openStore();
     await Promise.all([store.migrate(), other.migrate()]);
     expect(await tables()).toEqual([
+      'abort_requests',
       'audit',
       'operations',
       'pachops_migrations',

@@ -1,4 +1,5 @@
-import { compareKeys, diffListings, isSameObject, type ObjectEntry } from '../../src/storage/listing.ts';
+import { compareKeys, diffListings, type ObjectEntry } from '../../src/storage/listing.ts';
+import { compareObjects } from '../../src/storage/mirror/compare.ts';
 
 async function* from(entries: ObjectEntry[]) {
   yield* entries;
@@ -6,7 +7,7 @@ async function* from(entries: ObjectEntry[]) {
 
 const o = (key: string, size = 1, etag = 'e'): ObjectEntry => ({ key, size, etag });
 
-test('merge-join finds missing, same, changed and extra keys in one pass', async () => {
+test('merge-join finds missing, common and extra keys in one pass', async () => {
   const source = [o('chunk/a'), o('chunk/b', 2), o('chunk/c'), o('chunk/e')];
   const target = [o('chunk/b', 3), o('chunk/c'), o('chunk/d')];
   const result = [];
@@ -15,17 +16,23 @@ test('merge-join finds missing, same, changed and extra keys in one pass', async
   }
   expect(result).toEqual([
     'missing:chunk/a',
-    'changed:chunk/b',
-    'same:chunk/c',
+    'both:chunk/b',
+    'both:chunk/c',
     'extra:chunk/d',
     'missing:chunk/e',
   ]);
 });
 
-test('a multipart ETag is never compared with a single-part one', () => {
-  expect(isSameObject(o('k', 10, 'abc'), o('k', 10, 'def-2'))).toBe(true);
-  expect(isSameObject(o('k', 10, 'abc-2'), o('k', 10, 'def-2'))).toBe(false);
-  expect(isSameObject(o('k', 10, 'abc'), o('k', 11, 'abc'))).toBe(false);
+test('a multipart ETag is never taken as proof of a difference; chunk keys need only key and size', () => {
+  expect(compareObjects(o('k', 10, 'abc'), o('k', 10, 'def-2'))).toBe('incomparable');
+  expect(compareObjects(o('k', 10, 'abc-2'), o('k', 10, 'def-3'))).toBe('incomparable');
+  expect(compareObjects(o('k', 10, 'abc-2'), o('k', 10, 'abc-2'))).toBe('same');
+  expect(compareObjects(o('k', 10, 'abc'), o('k', 10, 'abc'))).toBe('same');
+  expect(compareObjects(o('k', 10, 'abc'), o('k', 10, 'def'))).toBe('changed');
+  expect(compareObjects(o('k', 10, 'abc'), o('k', 11, 'abc'))).toBe('changed');
+  expect(compareObjects(o('chunk/aa.01', 10, 'abc'), o('chunk/aa.01', 10, 'def-2'))).toBe('same');
+  expect(compareObjects(o('chunk/aa.01', 10, 'abc'), o('chunk/aa.01', 10, 'def'))).toBe('same');
+  expect(compareObjects(o('chunk/aa.01', 10, 'abc'), o('chunk/aa.01', 9, 'abc'))).toBe('changed');
 });
 
 test('keys compare in UTF-8 byte order, as S3 lists them', () => {

@@ -10,8 +10,12 @@ import type { S3Target as ConfigS3Target } from '../../src/config/load.ts';
 import { PachopsError } from '../../src/errors.ts';
 import { changedObjectKey, objectListKey, RESERVED_PREFIX } from '../../src/storage/layout.ts';
 import { compareKeys, listObjects, type ObjectEntry } from '../../src/storage/listing.ts';
-import { type MirrorProgress, type MirrorResult, mirrorBucket } from '../../src/storage/mirror.ts';
-import { type ObjectListEntry, readObjectList, writeObjectList } from '../../src/storage/object-list.ts';
+import {
+  type MirrorProgress,
+  type MirrorResult,
+  mirrorBucket,
+} from '../../src/storage/mirror/mirror-bucket.ts';
+import { type ObjectListEntry, readObjectList } from '../../src/storage/object-list.ts';
 import { type Bucket, openBucket } from '../../src/storage/s3.ts';
 import { makeS3Client, type S3Target } from '../harness/s3-client.ts';
 import { type S3rverServer, startS3rver } from '../harness/s3rver.ts';
@@ -145,13 +149,13 @@ function mirror(
   source: Bucket,
   target: Bucket,
   _backupId: string,
-  extra: { objectList?: ReturnType<typeof writeObjectList>; concurrency?: number; signal?: AbortSignal } = {},
+  extra: { objectListKey?: string; concurrency?: number; signal?: AbortSignal } = {},
 ): Promise<MirrorResult> {
   return mirrorBucket({
     source,
     target,
     changedKeyFor: changedObjectKey,
-    objectList: extra.objectList,
+    objectListKey: extra.objectListKey,
     concurrency: extra.concurrency ?? 16,
     signal: extra.signal,
   });
@@ -160,16 +164,10 @@ function mirror(
 /** A mirror that writes the backup's object list; returns the result and the list read back. */
 async function mirrorWithList(source: Bucket, target: Bucket, backupId: string) {
   const listKey = objectListKey(backupId);
-  const objectList = writeObjectList(target, listKey);
-  let result: MirrorResult;
-  try {
-    result = await mirror(source, target, backupId, { objectList });
-  } catch (error) {
-    objectList.abort();
-    throw error;
-  }
-  const written = await objectList.finish();
-  return { result, written, list: await readList(target, listKey) };
+  const result = await mirror(source, target, backupId, { objectListKey: listKey });
+  const list = await readList(target, listKey);
+  const written = { count: list.length, bytes: list.reduce((sum, e) => sum + e.size, 0) };
+  return { result, written, list };
 }
 
 const byKey = (a: { key: string }, b: { key: string }) => compareKeys(a.key, b.key);
@@ -321,7 +319,8 @@ describe('across endpoints (streamed copies)', () => {
 test('listing more than 1000 keys pages through ListObjectsV2, on both sides of the merge-join', async () => {
   const source = await newBucket(rgw, 'mirror-pages-src');
   const target = await newBucket(rgw, 'mirror-pages-dst');
-  const many = smallObjects(1234, [1, 64]);
+  // Keys at the root (no prefix to split by): one key range, so the merge-join itself pages on both sides.
+  const many = smallObjects(1234, [1, 64]).map((o) => ({ ...o, key: o.key.replace('chunk/', 'k-') }));
   await putAll(rgw, source.name, many);
   let listCalls = 0;
   for (const bucket of [source, target]) {
@@ -340,14 +339,46 @@ test('listing more than 1000 keys pages through ListObjectsV2, on both sides of 
   expect(listed.map((e) => e.key)).toEqual(many.map((o) => o.key).sort());
   expect(listed.map((e) => e.size)).toEqual([...many].sort(byKey).map((o) => o.body.length));
 
-  expect(await mirror(source, target, 'p1', { concurrency: 32 })).toMatchObject({
-    listed: 1234,
-    copied: 1234,
-  });
+  const first = await mirror(source, target, 'p1', { concurrency: 32 });
+  expect(first).toMatchObject({ listed: 1234, copied: 1234, ranges: 1 });
   // the target's listing must page too, or the second run would copy the keys after the first 1000 again
   listCalls = 0;
   expect(await mirror(source, target, 'p2')).toMatchObject({ listed: 1234, copied: 0, changed: 0 });
-  expect(listCalls).toBe(4);
+  expect(listCalls).toBe(2 + 4); // the range planner's delimiter listing (two pages of root keys), then two a side
+});
+
+test('a large chunk/ prefix is split into 16 key ranges listed in parallel; the object list stays in key order', async () => {
+  const source = await newBucket(rgw, 'mirror-ranges-src');
+  const target = await newBucket(rgw, 'mirror-ranges-dst');
+  const many = smallObjects(1500, [1, 64]);
+  const odd = [
+    { key: 'chunk/', body: Buffer.alloc(0) }, // a "directory" marker: the bound of the first range
+    { key: 'chunk/zz-not-hex', body: randomBytes(5) }, // past every hex digit: the last range
+    { key: 'aaa-before-chunk', body: randomBytes(3) },
+    { key: 'zzz/after', body: randomBytes(4) },
+  ];
+  await putAll(rgw, source.name, [...many, ...odd]);
+  const progress: MirrorProgress[] = [];
+
+  const result = await mirrorBucket({
+    source,
+    target,
+    changedKeyFor: changedObjectKey,
+    objectListKey: objectListKey('ranges'),
+    concurrency: 32,
+    listConcurrency: 4,
+    onProgress: (p) => progress.push(p),
+  });
+
+  expect(result).toMatchObject({ ranges: 17, listed: 1504, copied: 1504, listingDone: true });
+  const list = await readList(target, objectListKey('ranges'));
+  expect(list.map((e) => e.key)).toEqual([...many, ...odd].map((o) => o.key).sort(compareKeys));
+  // the parts were joined and deleted
+  const reserved = [...(await listAll(rgw, target.name)).keys()].filter((k) => k.startsWith(RESERVED_PREFIX));
+  expect(reserved).toEqual([objectListKey('ranges')]);
+  // remaining and the ETA were told while copying, and reached zero
+  expect(progress.some((p) => p.remaining && p.etaMs !== undefined)).toBe(true);
+  expect(result.remaining).toEqual({ objects: 0, bytes: 0 });
 });
 
 describe("the target's .pachops/ prefix", () => {

@@ -1,6 +1,6 @@
 /**
  * The object half of a restore (src/storage/restore-objects.ts, copy-object.ts): a backup's object list,
- * made by mirrorBucket + writeObjectList, copied into new buckets on the run's Ceph RGW (server-side) and
+ * made by mirrorBucket (with its object list), copied into new buckets on the run's Ceph RGW (server-side) and
  * on an in-process s3rver (another endpoint: streamed).
  */
 import { createHash, randomBytes } from 'node:crypto';
@@ -10,8 +10,8 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { PachopsError } from '../../src/errors.ts';
 import { changedObjectKey, objectListKey, RESERVED_PREFIX } from '../../src/storage/layout.ts';
 import { compareKeys } from '../../src/storage/listing.ts';
-import { mirrorBucket } from '../../src/storage/mirror.ts';
-import { type ObjectListEntry, readObjectList, writeObjectList } from '../../src/storage/object-list.ts';
+import { mirrorBucket } from '../../src/storage/mirror/mirror-bucket.ts';
+import { type ObjectListEntry, readObjectList } from '../../src/storage/object-list.ts';
 import {
   copyListedObjects,
   ensureBucket,
@@ -113,15 +113,13 @@ async function readList(key: string): Promise<ObjectListEntry[]> {
 
 /** One backup of `source` into `backup`: the mirror and its object list, as the mirror phase makes them. */
 async function takeBackup(source: Bucket, id: string): Promise<ObjectListEntry[]> {
-  const objectList = writeObjectList(backup, objectListKey(id));
   await mirrorBucket({
     source,
     target: backup,
     changedKeyFor: changedObjectKey,
-    objectList,
+    objectListKey: objectListKey(id),
     concurrency: 16,
   });
-  await objectList.finish();
   return readList(objectListKey(id));
 }
 

@@ -4,8 +4,9 @@ import { chunkObjectKeys } from '../../../src/postgres/inspect.ts';
 import { findMissingKeys } from '../../../src/storage/consistency.ts';
 import { changedObjectKey, objectListKey } from '../../../src/storage/layout.ts';
 import { writeManifest } from '../../../src/storage/manifest.ts';
-import { type MirrorProgress, mirrorBucket } from '../../../src/storage/mirror.ts';
-import { readObjectList, writeObjectList } from '../../../src/storage/object-list.ts';
+import { mirrorBucket } from '../../../src/storage/mirror/mirror-bucket.ts';
+import { describeMirrorProgress, mirrorFraction } from '../../../src/storage/mirror/progress.ts';
+import { readObjectList } from '../../../src/storage/object-list.ts';
 import type { Phase, PhaseContext } from '../types.ts';
 import { refreshAnnouncement } from './announce.ts';
 import { buildManifest } from './manifest.ts';
@@ -41,27 +42,20 @@ export async function mirrorInto(
 ): Promise<{ mirror: MirrorRecord; details: string[]; elapsedMs: number }> {
   const { services } = ctx;
   const listKey = objectListKey(backupId);
-  const objectList = writeObjectList(services.backup, listKey);
-  let result: Awaited<ReturnType<typeof mirrorBucket>>;
-  try {
-    result = await mirrorBucket({
-      source: services.source,
-      target: services.backup,
-      changedKeyFor: changedObjectKey,
-      objectList,
-      concurrency: ctx.cluster.mirror.concurrency,
-      signal: ctx.signal,
-      onProgress: (p) => ctx.progress(describeProgress(p)),
-    });
-  } catch (error) {
-    objectList.abort();
-    throw error;
-  }
-  await objectList.finish();
+  const result = await mirrorBucket({
+    source: services.source,
+    target: services.backup,
+    changedKeyFor: changedObjectKey,
+    objectListKey: listKey,
+    ...ctx.cluster.mirror,
+    signal: ctx.signal,
+    log: ctx.log,
+    onProgress: (p) => ctx.progress(describeMirrorProgress(p), mirrorFraction(p)),
+  });
   const consistency = await checkConsistency(ctx, listKey);
   const mirror: MirrorRecord = {
-    objects: result.listed,
-    bytes: result.listedBytes,
+    objects: result.listed - result.vanished,
+    bytes: result.listedBytes - result.vanishedBytes,
     copied: result.copied,
     copiedBytes: result.copiedBytes,
     changed: result.changed,
@@ -76,6 +70,18 @@ export async function mirrorInto(
   ];
   if (result.changed)
     details.push(`${result.changed} key(s) changed since an earlier backup: kept under .pachops/versions/`);
+  if (result.unverified)
+    details.push(
+      `${formatCount(result.unverified)} object(s) have the size of the backup's copy but ETags that cannot be compared (multipart): not copied again, not proven equal (e.g. ${result.unverifiedKeys.slice(0, 3).join(', ')})`,
+    );
+  if (result.vanished)
+    details.push(
+      `${formatCount(result.vanished)} object(s) were deleted from the source while being copied, and left out of the object list (e.g. ${result.vanishedKeys.slice(0, 3).join(', ')}); the consistency line says whether the database needs any of them`,
+    );
+  if (result.pushBacks)
+    details.push(
+      `the S3 server pushed back ${formatCount(result.pushBacks)} time(s): concurrency went down to ${result.lowestConcurrency} of ${ctx.cluster.mirror.concurrency}`,
+    );
   return { mirror, details, elapsedMs: result.elapsedMs };
 }
 
@@ -83,9 +89,4 @@ async function checkConsistency(ctx: PhaseContext, listKey: string) {
   const { postgres } = ctx.cluster;
   const database = postgres.metadataDatabase ?? postgres.databases[0];
   return findMissingKeys(chunkObjectKeys(postgres, database), readObjectList(ctx.services.backup, listKey));
-}
-
-function describeProgress(p: MirrorProgress): string {
-  const seconds = Math.max(p.elapsedMs / 1000, 0.001);
-  return `${formatCount(p.listed)} objects listed, ${formatCount(p.copied)} copied (${formatBytes(p.copiedBytes)}), ${formatBytes(p.copiedBytes / seconds)}/s, ${(p.copied / seconds).toFixed(0)} objects/s`;
 }

@@ -1,6 +1,7 @@
 import { formatBytes, formatCount, formatDuration } from '../../../src/format.ts';
 import { changedObjectKey } from '../../../src/storage/layout.ts';
-import { mirrorBucket } from '../../../src/storage/mirror.ts';
+import { mirrorBucket } from '../../../src/storage/mirror/mirror-bucket.ts';
+import { describeMirrorProgress, mirrorFraction } from '../../../src/storage/mirror/progress.ts';
 import type { Phase } from '../types.ts';
 
 /**
@@ -15,12 +16,10 @@ export const precopyPhase: Phase = {
       source: ctx.services.source,
       target: ctx.services.backup,
       changedKeyFor: changedObjectKey,
-      concurrency: ctx.cluster.mirror.concurrency,
+      ...ctx.cluster.mirror,
       signal: ctx.signal,
-      onProgress: (p) =>
-        ctx.progress(
-          `${formatCount(p.listed)} objects listed, ${formatCount(p.copied)} copied (${formatBytes(p.copiedBytes)}) while live`,
-        ),
+      log: ctx.log,
+      onProgress: (p) => ctx.progress(`${describeMirrorProgress(p)} (cluster live)`, mirrorFraction(p)),
     });
     await ctx.saveState({
       precopy: {
@@ -32,7 +31,14 @@ export const precopyPhase: Phase = {
     });
     return {
       summary: `${formatCount(result.copied)} of ${formatCount(result.listed)} objects (${formatBytes(result.copiedBytes)}) copied while the cluster runs, in ${formatDuration(result.elapsedMs)}`,
-      details: ['the paused mirror will copy only what is written from now on'],
+      details: [
+        'the paused mirror will copy only what is written from now on',
+        ...(result.vanished
+          ? [
+              `${formatCount(result.vanished)} object(s) were deleted by Pachyderm while being copied (chunk GC): not needed`,
+            ]
+          : []),
+      ],
     };
   },
 };

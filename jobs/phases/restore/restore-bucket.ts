@@ -24,11 +24,17 @@ export const restoreBucketPhase: Phase = {
       from: r.backupBucket,
       to: r.targetBucket,
       concurrency: ctx.cluster.mirror.concurrency,
+      tuning: ctx.cluster.mirror,
       signal: ctx.signal,
+      log: ctx.log,
       onProgress: (p) => {
         const seconds = Math.max(p.elapsedMs / 1000, 0.001);
+        const fraction = p.listed / Math.max(1, r.manifest.objects.count);
+        const left =
+          fraction > 0.02 ? ` · about ${formatDuration((p.elapsedMs * (1 - fraction)) / fraction)} left` : '';
         ctx.progress(
-          `${formatCount(p.listed)} of ${formatCount(r.manifest.objects.count)} objects, ${formatCount(p.copied)} copied (${formatBytes(p.copiedBytes)}), ${formatBytes(p.copiedBytes / seconds)}/s`,
+          `${formatCount(p.listed)} of ${formatCount(r.manifest.objects.count)} objects, ${formatCount(p.copied)} copied (${formatBytes(p.copiedBytes)}), ${formatBytes(p.copiedBytes / seconds)}/s${left}`,
+          fraction,
         );
       },
     });

@@ -52,7 +52,7 @@ export function decidedMessage(
   return { text, blocks: [section(`*${title}*: ${verbs[decision]} by <@${userId}> at ${clock(at)}`)] };
 }
 
-/** A failed phase: what went wrong and the ways out. */
+/** A failed (or aborted) phase: what went wrong, or who stopped it and where, and the ways out. */
 export function failureMessage(
   phase: PhaseName,
   message: string,
@@ -74,10 +74,20 @@ export function failureMessage(
   const paused = offer.resume
     ? `\n:warning: *The cluster is paused.* Retry the phase, or resume the cluster (${ending}).`
     : '';
-  const text = `${phase} failed: ${message}`;
+  const { text, headline } = failureHeadline(phase, message, offer);
+  return { text, blocks: [section(`${headline}${paused}`), buttons(specs)] };
+}
+
+function failureHeadline(phase: PhaseName, message: string, offer: FailureOffer) {
+  const { aborted } = offer;
+  if (!aborted)
+    return { text: `${phase} failed: ${message}`, headline: `:x: *${phase} failed*: ${escapeText(message)}` };
+  const who = mention(aborted.by);
+  const partial = aborted.partial ? `\nStopped at: ${escapeText(aborted.partial)}` : '';
+  const retry = offer.retry ? '\nRetry continues from where it stopped.' : '';
   return {
-    text,
-    blocks: [section(`:x: *${phase} failed*: ${escapeText(message)}${paused}`), buttons(specs)],
+    text: `${phase} aborted by ${who}${aborted.partial ? `; it had got to: ${aborted.partial}` : ''}`,
+    headline: `:octagonal_sign: *${phase} aborted* by ${who}${partial}${retry}`,
   };
 }
 

@@ -24,6 +24,8 @@ export interface ButtonSpec {
   actionId: string;
   value: string;
   style?: 'primary' | 'danger';
+  /** Slack asks "are you sure?" before sending the click (`text` is mrkdwn). */
+  confirm?: { title: string; text: string; confirm: string; deny: string };
 }
 
 export function buttons(specs: ButtonSpec[]): KnownBlock {
@@ -35,7 +37,18 @@ export function buttons(specs: ButtonSpec[]): KnownBlock {
       action_id: b.actionId,
       value: b.value,
       ...(b.style ? { style: b.style } : {}),
+      ...(b.confirm ? { confirm: confirmDialog(b.confirm, b.style) } : {}),
     })),
+  };
+}
+
+function confirmDialog(spec: NonNullable<ButtonSpec['confirm']>, style: ButtonSpec['style']) {
+  return {
+    title: { type: 'plain_text' as const, text: spec.title.slice(0, 100) },
+    text: { type: 'mrkdwn' as const, text: spec.text.slice(0, 300) },
+    confirm: { type: 'plain_text' as const, text: spec.confirm.slice(0, 30) },
+    deny: { type: 'plain_text' as const, text: spec.deny.slice(0, 30) },
+    ...(style ? { style } : {}),
   };
 }
 

@@ -1,0 +1,83 @@
+import { AbortRequestStore } from './abort-requests.ts';
+import type { FlowDeps } from './advance.ts';
+import { mayDecide, mention } from './approval-policy.ts';
+import type { PhaseName } from './model.ts';
+
+/**
+ * Phases that offer [Abort] while they run. `plan` only reads and is over in seconds; `resume` is the
+ * way out of a pause, and stopping it would only keep the cluster down longer.
+ */
+export function isAbortable(phase: PhaseName): boolean {
+  return phase !== 'plan' && phase !== 'resume';
+}
+
+export interface AbortClick {
+  operationId: string;
+  phase: PhaseName;
+  /** The run the button was shown for. */
+  run: number;
+  userId: string;
+  isApprover: (userId: string) => Promise<boolean>;
+}
+
+/**
+ * [Abort] on a running phase: checks who clicked (the approval policy's `abort`) and that this run of the
+ * phase is still under way, then records the request and audits it. The worker running the phase polls
+ * for it and stops the phase; nothing here touches the cluster. Slack-free: the bot's action calls it.
+ */
+export async function requestPhaseAbort(
+  deps: FlowDeps,
+  click: AbortClick,
+): Promise<{ ok: boolean; text: string }> {
+  const refused = await refusal(deps, click);
+  if (refused) return { ok: false, text: refused };
+  const { created, request } = await new AbortRequestStore(deps.store.pool).request({
+    operationId: click.operationId,
+    phase: click.phase,
+    run: click.run,
+    requestedBy: click.userId,
+  });
+  if (!created)
+    return {
+      ok: false,
+      text: `${mention(request.requestedBy)} already asked *${click.phase}* to stop; it stops within a few seconds.`,
+    };
+  const operation = (await deps.store.getOperation(click.operationId))!;
+  await deps.store.audit({
+    operationId: operation.id,
+    cluster: operation.cluster,
+    actor: click.userId,
+    action: `${click.phase}.abort-requested`,
+    details: { run: click.run },
+  });
+  deps.log.info(
+    { operationId: operation.id, phase: click.phase, run: click.run, slackUser: click.userId },
+    'abort requested',
+  );
+  return {
+    ok: true,
+    text: `Abort requested: *${click.phase}* stops within a few seconds, and the thread says where it stopped.`,
+  };
+}
+
+/** Why this click may not abort (who clicked first, then whether there is anything to stop). */
+async function refusal(deps: FlowDeps, click: AbortClick): Promise<string | undefined> {
+  const operation = await deps.store.getOperation(click.operationId);
+  if (!operation) return 'This button belongs to no known operation.';
+  const allowed = mayDecide({
+    config: deps.config,
+    operation,
+    decision: 'abort',
+    userId: click.userId,
+    isApprover: await click.isApprover(click.userId),
+  });
+  if (!allowed.allowed) return `Not allowed: ${allowed.reason}. Nothing was stopped.`;
+  if (operation.finishedAt) return `Operation ${operation.id} has already ended (${operation.status}).`;
+  if (!isAbortable(click.phase)) return `*${click.phase}* cannot be aborted. Nothing was stopped.`;
+  const phase = await deps.store.getPhase(operation.id, click.phase);
+  // Running, or queued between two attempts of the same run; a later run (a Retry) has its own button.
+  const underWay = phase && ['running', 'queued'].includes(phase.status) && phase.runs === click.run;
+  if (!underWay)
+    return `This run of *${click.phase}* is no longer running (${phase?.status ?? 'unknown'}). Nothing was stopped.`;
+  return undefined;
+}

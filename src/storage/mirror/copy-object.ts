@@ -1,0 +1,168 @@
+import type { Readable } from 'node:stream';
+import { CopyObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import type { Logger } from 'pino';
+import { PachopsError } from '../../errors.ts';
+import { type Bucket, s3Error } from '../s3.ts';
+import { uploadStream } from '../upload.ts';
+import { SOURCE_ETAG_METADATA } from './compare.ts';
+import { copySourceOf } from './copy-source.ts';
+import { copyInParts, effectivePartSize, PartCopyUnsupported } from './part-copy.ts';
+
+/** CopyObject's limit; larger objects are copied in parts. */
+export const COPY_OBJECT_LIMIT = 5 * 1024 ** 3;
+/** Above this, streamed copies go through lib-storage's multipart upload. */
+export const SINGLE_PUT_LIMIT = 64 * 1024 ** 2;
+/** A streamed copy is not retried by the SDK (its body cannot be replayed), so it is retried here, whole. */
+const STREAMED_ATTEMPTS = 3;
+
+export interface CopyTuning {
+  /** Server-side copies above this size go in parts (UploadPartCopy); at most COPY_OBJECT_LIMIT. */
+  multipartThreshold: number;
+  /** Part size of multipart copies and of streamed multipart uploads. */
+  partSize: number;
+}
+
+export const DEFAULT_COPY_TUNING: CopyTuning = {
+  multipartThreshold: COPY_OBJECT_LIMIT,
+  partSize: 64 * 1024 ** 2,
+};
+
+/** What one mirror run learned about its servers, shared by its copies. */
+export interface CopyContext {
+  tuning: CopyTuning;
+  /** Set when the target answered UploadPartCopy with 501: later large copies stream at once. */
+  partCopyUnsupported?: boolean;
+  /** Bounds memory: each streamed multipart upload buffers up to two parts. */
+  streamSlots?: { acquire(): Promise<() => void> };
+  log?: Pick<Logger, 'warn'>;
+}
+
+export interface ObjectCopy {
+  source: Bucket;
+  sourceKey: string;
+  target: Bucket;
+  targetKey: string;
+  /** The size a listing (or an object list) gave: picks CopyObject, parts or a stream. */
+  size: number;
+  /** Recorded on multipart copies, whose own ETag cannot be compared with it. */
+  sourceEtag?: string;
+  /** canCopyServerSide(source.target, target.target). */
+  serverSide: boolean;
+  signal?: AbortSignal;
+}
+
+/**
+ * The source key does not exist. Not permanent by itself (a mirror of a live bucket may race chunk GC);
+ * a restore makes it permanent, since a backup cannot grow its missing object back.
+ */
+export class SourceObjectMissing extends PachopsError {
+  readonly key: string;
+
+  constructor(bucket: string, key: string, cause: unknown) {
+    super('S3_SOURCE_MISSING', `S3: ${key} does not exist in ${bucket}`, { cause });
+    this.name = 'SourceObjectMissing';
+    this.key = key;
+  }
+}
+
+const isNoSuchKey = (error: unknown) => (error as { name?: string }).name === 'NoSuchKey';
+
+export type CopyMethod = 'copy' | 'part-copy' | 'stream';
+
+/**
+ * Copies one object: server-side with CopyObject when both buckets share endpoint and credentials, in
+ * parts (UploadPartCopy) above the threshold, and streamed when the endpoints differ or the server lacks
+ * UploadPartCopy. Returns how, and the bytes read when streamed.
+ */
+export async function copyObject(
+  copy: ObjectCopy,
+  context: CopyContext = { tuning: DEFAULT_COPY_TUNING },
+): Promise<{ method: CopyMethod; streamedBytes?: number }> {
+  const threshold = Math.min(context.tuning.multipartThreshold, COPY_OBJECT_LIMIT);
+  if (copy.serverSide && copy.size <= threshold) {
+    await serverSideCopy(copy);
+    return { method: 'copy' };
+  }
+  if (copy.serverSide && !context.partCopyUnsupported) {
+    try {
+      await copyInParts({ ...copy, sourceEtag: copy.sourceEtag ?? '', partSize: context.tuning.partSize });
+      return { method: 'part-copy' };
+    } catch (error) {
+      if (!(error instanceof PartCopyUnsupported)) throw missingOr(error, copy);
+      if (!context.partCopyUnsupported) {
+        context.partCopyUnsupported = true;
+        context.log?.warn(
+          { bucket: copy.target.name },
+          'the S3 server does not implement UploadPartCopy (501): large objects are streamed instead',
+        );
+      }
+    }
+  }
+  return { method: 'stream', streamedBytes: await streamWithRetries(copy, context) };
+}
+
+async function serverSideCopy(copy: ObjectCopy): Promise<void> {
+  const { source, sourceKey, target, targetKey, signal } = copy;
+  const copySource = copySourceOf(source.name, sourceKey);
+  await target.client
+    .send(new CopyObjectCommand({ Bucket: target.name, Key: targetKey, CopySource: copySource }), {
+      abortSignal: signal,
+    })
+    .catch((error) => {
+      throw missingOr(error, copy);
+    });
+}
+
+/** A missing source key becomes SourceObjectMissing; anything else says what was being copied. */
+function missingOr(error: unknown, copy: ObjectCopy): PachopsError {
+  const { source, sourceKey, target, targetKey } = copy;
+  if (isNoSuchKey(error instanceof PachopsError ? error.cause : error)) {
+    return new SourceObjectMissing(source.name, sourceKey, error);
+  }
+  return s3Error(error, `copy ${sourceKey} from ${source.name} to ${target.name}/${targetKey}`);
+}
+
+async function streamWithRetries(copy: ObjectCopy, context: CopyContext): Promise<number> {
+  const large = copy.size > SINGLE_PUT_LIMIT;
+  const release = large ? await context.streamSlots?.acquire() : undefined;
+  try {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await streamObject(copy, context.tuning.partSize);
+      } catch (error) {
+        if (error instanceof SourceObjectMissing) throw error;
+        const wrapped = missingOr(error, copy);
+        if (wrapped.permanent || copy.signal?.aborted || attempt >= STREAMED_ATTEMPTS) throw wrapped;
+      }
+    }
+  } finally {
+    release?.();
+  }
+}
+
+async function streamObject(copy: ObjectCopy, partSize: number): Promise<number> {
+  const { source, sourceKey, target, targetKey, signal } = copy;
+  const response = await source.client
+    .send(new GetObjectCommand({ Bucket: source.name, Key: sourceKey }), { abortSignal: signal })
+    .catch((error) => {
+      if (isNoSuchKey(error)) throw new SourceObjectMissing(source.name, sourceKey, error);
+      throw error;
+    });
+  const body = response.Body as Readable;
+  body.on('error', () => undefined); // the upload reports it; a destroyed body must not crash the process
+  const size = response.ContentLength ?? copy.size;
+  if (size > SINGLE_PUT_LIMIT) {
+    const metadata = copy.sourceEtag ? { [SOURCE_ETAG_METADATA]: copy.sourceEtag } : undefined;
+    await uploadStream(target, targetKey, body, {
+      signal,
+      partSize: effectivePartSize(size, partSize),
+      metadata,
+    });
+    return size;
+  }
+  await target.client.send(
+    new PutObjectCommand({ Bucket: target.name, Key: targetKey, Body: body, ContentLength: size }),
+    { abortSignal: signal },
+  );
+  return size;
+}

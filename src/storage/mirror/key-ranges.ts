@@ -1,0 +1,93 @@
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { compareKeys } from '../listing.ts';
+import { type Bucket, s3Error } from '../s3.ts';
+
+/**
+ * A slice of a bucket's key space, `(after, upTo]`: listed with StartAfter = after, stopped past upTo.
+ * Consecutive ranges cover every key exactly once, whatever the keys are.
+ */
+export interface KeyRange {
+  after?: string;
+  upTo?: string;
+  /** Set when every key of interest in the range starts with this prefix followed by hex (chunk keys). */
+  hexPrefix?: string;
+}
+
+const HEX = '0123456789abcdef';
+/** Top-level prefixes probed for size; a bucket with more is split at its largest few only. */
+const MAX_PROBED_PREFIXES = 32;
+
+/**
+ * Splits a bucket's key space for parallel listing: every top-level prefix (found with the `/` delimiter)
+ * that holds more than one page of keys is cut into 16 ranges by its next hex digit (256 by two digits
+ * when `fine`), which balances Pachyderm's `chunk/<hex>` keys. A small bucket is one range.
+ */
+export async function planKeyRanges(
+  bucket: Bucket,
+  options: { skipPrefix?: string; fine?: boolean } = {},
+): Promise<KeyRange[]> {
+  const prefixes = (await topLevelPrefixes(bucket)).filter((p) => p !== options.skipPrefix);
+  const probed = prefixes.slice(0, MAX_PROBED_PREFIXES);
+  const large = await Promise.all(probed.map((prefix) => holdsMoreThanAPage(bucket, prefix)));
+  const split = probed.filter((_, i) => large[i]);
+  const digits = options.fine ? [...HEX].flatMap((a) => [...HEX].map((b) => a + b)) : [...HEX];
+  const bounds: { upTo: string; hexPrefix?: string }[] = [];
+  for (const prefix of split) {
+    bounds.push({ upTo: prefix });
+    digits.slice(1).forEach((digit, i) => {
+      bounds.push({ upTo: prefix + digit, hexPrefix: prefix + digits[i] });
+    });
+    bounds.push({ upTo: '', hexPrefix: prefix + digits[digits.length - 1] });
+  }
+  return toRanges(bounds);
+}
+
+/** Consecutive ranges from sorted bounds; an empty `upTo` marks "to the next bound" (or the end). */
+function toRanges(bounds: { upTo: string; hexPrefix?: string }[]): KeyRange[] {
+  const ranges: KeyRange[] = [];
+  let after: string | undefined;
+  for (let i = 0; i < bounds.length; i++) {
+    const bound = bounds[i]!;
+    const upTo = bound.upTo || bounds[i + 1]?.upTo;
+    if (upTo !== undefined && after !== undefined && compareKeys(upTo, after) <= 0) continue;
+    ranges.push({ after, upTo, hexPrefix: bound.hexPrefix });
+    after = upTo;
+    if (upTo === undefined) return ranges;
+  }
+  ranges.push({ after });
+  return ranges;
+}
+
+async function topLevelPrefixes(bucket: Bucket): Promise<string[]> {
+  const prefixes: string[] = [];
+  let token: string | undefined;
+  let pages = 0;
+  do {
+    const page = await bucket.client
+      .send(new ListObjectsV2Command({ Bucket: bucket.name, Delimiter: '/', ContinuationToken: token }))
+      .catch((error) => {
+        throw s3Error(error, `list ${bucket.name}`);
+      });
+    for (const common of page.CommonPrefixes ?? []) prefixes.push(common.Prefix!);
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    // Keys at the root page through here too: two pages find the prefixes of any bucket laid out in
+    // folders, without listing a flat bucket twice.
+  } while (token && ++pages < 2);
+  return prefixes.sort(compareKeys);
+}
+
+async function holdsMoreThanAPage(bucket: Bucket, prefix: string): Promise<boolean> {
+  const page = await bucket.client
+    .send(new ListObjectsV2Command({ Bucket: bucket.name, Prefix: prefix, MaxKeys: 1000 }))
+    .catch((error) => {
+      throw s3Error(error, `list ${bucket.name}/${prefix}`);
+    });
+  return page.IsTruncated === true;
+}
+
+/** How far into its range a key is, 0..1, when the range is a hex slice; undefined otherwise. */
+export function positionInRange(range: KeyRange, key: string): number | undefined {
+  if (!range.hexPrefix || !key.startsWith(range.hexPrefix)) return undefined;
+  const digits = key.slice(range.hexPrefix.length, range.hexPrefix.length + 4);
+  return /^[0-9a-f]{4}$/.test(digits) ? Number.parseInt(digits, 16) / 0x10000 : undefined;
+}

@@ -1,0 +1,52 @@
+import { AdaptiveRetryStrategy } from '@smithy/core/retry';
+
+/** One push-back from a server, as the SDK's retry strategy classified it. */
+export interface PushBack {
+  type: RetryInfo['errorType'];
+  /** The S3 error code or the socket error (`SlowDown`, `ECONNRESET`…). */
+  code: string;
+}
+
+/**
+ * Tells whoever listens that a server pushed back (503 SlowDown, 429, a reset connection) each time the
+ * SDK is about to retry a request, so that a copier can lower its concurrency while the SDK backs off.
+ */
+export class Pressure {
+  private readonly listeners = new Set<(pushBack: PushBack) => void>();
+
+  listen(listener: (pushBack: PushBack) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  notify(pushBack: PushBack): void {
+    for (const listener of this.listeners) listener(pushBack);
+  }
+}
+
+type RetryInfo = Parameters<AdaptiveRetryStrategy['refreshRetryTokenForRetry']>[1];
+type RetryToken = Parameters<AdaptiveRetryStrategy['refreshRetryTokenForRetry']>[0];
+
+/**
+ * The SDK's adaptive retry strategy (exponential back-off with jitter, and a client-side rate limiter
+ * that slows down on throttling), reporting every retry to a {@link Pressure}.
+ */
+export class ReportingRetryStrategy extends AdaptiveRetryStrategy {
+  private readonly pressure: Pressure;
+
+  constructor(pressure: Pressure, maxAttempts: number) {
+    super(maxAttempts);
+    this.pressure = pressure;
+  }
+
+  override refreshRetryTokenForRetry(token: RetryToken, info: RetryInfo) {
+    if (info.errorType !== 'CLIENT_ERROR')
+      this.pressure.notify({ type: info.errorType, code: errorCode(info) });
+    return super.refreshRetryTokenForRetry(token, info);
+  }
+}
+
+function errorCode(info: RetryInfo): string {
+  const error = info.error as { name?: string; code?: string; $metadata?: { httpStatusCode?: number } };
+  return error?.code ?? error?.name ?? `HTTP ${error?.$metadata?.httpStatusCode ?? '?'}`;
+}
