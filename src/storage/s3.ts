@@ -21,7 +21,7 @@ const MAX_ATTEMPTS = 6;
 
 /**
  * One S3 client per location. Checksums only where S3 requires them: RGW and s3rver mishandle the SDK's
- * default streaming checksums (DESIGN.md). Retries are the SDK's adaptive strategy (backs off on 503/429),
+ * default streaming checksums (DESIGN.md). Retries are the SDK's standard strategy (backs off on 503/429),
  * reported to the bucket's `pressure`.
  */
 export function openBucket(target: S3Target, options: { maxSockets?: number } = {}): Bucket {

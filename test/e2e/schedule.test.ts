@@ -67,7 +67,7 @@ test('a schedule fires a backup with its own thread, the users are told ahead, a
   expect(JSON.stringify(parent.blocks)).toMatch(new RegExp(`Requested by schedule \`${id}\``));
   expect(JSON.stringify(parent.blocks)).toMatch(/\*Note\* nightly/);
   // An advance notice went to the users' channel before the occurrence.
-  const notice = await scenario.slack.waitForMessage(CHANNELS.users, /for a backup/);
+  const notice = await scenario.slack.waitForMessage(CHANNELS.users, /for a backup/, { timeoutMs: 20_000 });
   expect(notice.text).toMatch(/Expected downtime: /);
   // While the first backup waits for approval, the next occurrence finds the cluster busy.
   await scenario.slack.waitForMessage(

@@ -6,7 +6,7 @@ import type { Bucket } from '../s3.ts';
 import { AdaptiveLimit } from './adaptive-limit.ts';
 
 /** Whole-copy attempts, on top of the SDK's per-request retries, for failures that are not permanent. */
-const COPY_ATTEMPTS = 4;
+export const COPY_ATTEMPTS = 4;
 const FIRST_BACKOFF_MS = 500;
 /** Push-back is logged at most this often, with the count since the last line. */
 const LOG_EVERY_MS = 2000;
@@ -15,6 +15,8 @@ export interface CopierOptions {
   /** Both buckets' push-back lowers the concurrency. */
   buckets: Bucket[];
   concurrency: number;
+  /** Whole-copy attempts (default COPY_ATTEMPTS); each is the SDK's own retries of each request. */
+  attempts?: number;
   signal?: AbortSignal;
   log?: Pick<Logger, 'warn' | 'info'>;
 }
@@ -89,7 +91,7 @@ export class Copier {
         return await task();
       } catch (error) {
         const permanent = !(error instanceof PachopsError) || error.permanent || error.code !== 'S3_FAILED';
-        if (permanent || this.stopped || attempt >= COPY_ATTEMPTS) throw error;
+        if (permanent || this.stopped || attempt >= (this.options.attempts ?? COPY_ATTEMPTS)) throw error;
         this.pushedBack({ type: 'TRANSIENT', code: (error as PachopsError).code });
         const backoff = FIRST_BACKOFF_MS * 2 ** (attempt - 1) * (0.5 + Math.random());
         await sleep(backoff, undefined, { signal: this.options.signal }).catch(() => undefined);

@@ -32,6 +32,8 @@ export interface MirrorOptions extends MirrorTuning {
   changedKeyFor: (key: string, etag: string) => string;
   /** Write the backup's object list (every source object, in key order) to this key of the target. */
   objectListKey?: string;
+  /** Whole-copy attempts after the SDK's retries (default 4): a fault outlasting them fails the mirror. */
+  copyAttempts?: number;
   /** Only these key ranges (a shard's share); default: the whole bucket, split by planKeyRanges. */
   ranges?: KeyRange[];
   signal?: AbortSignal;

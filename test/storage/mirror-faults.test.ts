@@ -1,0 +1,129 @@
+/**
+ * The mirror under a misbehaving server: Ceph RGW behind the fault-injecting proxy (503 SlowDown, resets
+ * before and after the server did the work, delays). Every object must arrive whole, none twice as far as
+ * the client knows, with the back-off in the log; a fault that outlasts the retries fails with the key
+ * and the server's words, and the rerun copies only what is left.
+ */
+import { changedObjectKey } from '../../src/storage/layout.ts';
+import { type MirrorOptions, mirrorBucket } from '../../src/storage/mirror/mirror-bucket.ts';
+import type { Bucket } from '../../src/storage/s3.ts';
+import { type FaultProxy, startFaultProxy } from '../harness/fault-proxy.ts';
+import { stackEnv } from '../harness/stack-env.ts';
+import {
+  createBucketOn,
+  listAll,
+  openOn,
+  putAll,
+  type Server,
+  serverOf,
+  smallObjects,
+} from './s3-fixtures.ts';
+
+const env = stackEnv();
+let rgw: Server;
+let proxy: FaultProxy;
+const opened: Bucket[] = [];
+
+beforeAll(async () => {
+  if (!env.rgw) throw new Error('these tests need the run’s RGW (PACHOPS_TEST_RGW is 0)');
+  rgw = serverOf(env.rgw);
+  proxy = await startFaultProxy(env.rgw.endpoint, { seed: 42 });
+});
+
+afterAll(async () => {
+  for (const bucket of opened) bucket.client.destroy();
+  rgw?.client.destroy();
+  await proxy?.stop();
+});
+
+/** A bucket on RGW, seen by src/ through the proxy. */
+async function bucketBehindProxy(prefix: string): Promise<Bucket> {
+  const bucket = openOn(rgw, await createBucketOn(rgw, prefix), proxy.endpoint);
+  opened.push(bucket);
+  return bucket;
+}
+
+function recordingLog() {
+  const warnings: string[] = [];
+  const log = {
+    warn: (fields: object, message: string) => void warnings.push(`${message} ${JSON.stringify(fields)}`),
+    info: () => undefined,
+  } as unknown as MirrorOptions['log'];
+  return { log, warnings };
+}
+
+const isCopy = (r: { operation: string }) => r.operation === 'CopyObject';
+
+test('under 503s, resets and delays every object arrives whole, none is copied twice, and the back-off is logged', async () => {
+  const source = await bucketBehindProxy('flt-src');
+  const target = await bucketBehindProxy('flt-dst');
+  const objects = smallObjects(400, [100, 3000]);
+  await putAll(rgw, source.name, objects);
+  proxy.setFaults({
+    slowDown: { probability: 0.15, match: isCopy },
+    resetBeforeForward: { probability: 0.04, match: isCopy },
+    resetAfterUpstream: { probability: 0.03, match: isCopy },
+    delay: { probability: 1, ms: [0, 15] },
+  });
+  const { log, warnings } = recordingLog();
+
+  let result: Awaited<ReturnType<typeof mirrorBucket>>;
+  try {
+    result = await mirrorBucket({ source, target, changedKeyFor: changedObjectKey, concurrency: 32, log });
+  } finally {
+    proxy.setFaults({
+      slowDown: undefined,
+      resetBeforeForward: undefined,
+      resetAfterUpstream: undefined,
+      delay: undefined,
+    });
+  }
+
+  expect(proxy.stats.faults.slowDown).toBeGreaterThan(10);
+  expect(proxy.stats.faults.resetAfterUpstream).toBeGreaterThan(0);
+  expect(result).toMatchObject({ listed: 400, copied: 400, vanished: 0 });
+  expect(result.pushBacks).toBeGreaterThan(10);
+  expect(result.lowestConcurrency).toBeLessThan(32);
+  expect(warnings.some((w) => w.includes('S3 pushed back'))).toBe(true);
+  const landed = await listAll(rgw, target.name);
+  expect(new Map([...landed].map(([key, o]) => [key, o.size]))).toEqual(
+    new Map(objects.map((o) => [o.key, o.body.length])),
+  );
+  expect(proxy.stats.keysWrittenMoreThanOnce().filter((w) => w.bucket === target.name)).toEqual([]);
+  expect(
+    await mirrorBucket({ source, target, changedKeyFor: changedObjectKey, concurrency: 32 }),
+  ).toMatchObject({
+    copied: 0,
+  });
+});
+
+test('a fault that outlasts the retries fails with the key and the server’s words; the rerun copies only the rest', async () => {
+  const source = await bucketBehindProxy('flt2-src');
+  const target = await bucketBehindProxy('flt2-dst');
+  const objects = smallObjects(120, [100, 500]);
+  await putAll(rgw, source.name, objects);
+  const stubborn = [...objects].sort((a, b) => (a.key < b.key ? -1 : 1))[60]!.key;
+  proxy.setFaults({ slowDown: { probability: 1, match: (r) => isCopy(r) && r.key === stubborn } });
+
+  // one whole-copy attempt (the SDK still retries each request 5 times): the default 4 take a minute
+  const error = await mirrorBucket({
+    source,
+    target,
+    changedKeyFor: changedObjectKey,
+    concurrency: 8,
+    copyAttempts: 1,
+  }).catch((e: unknown) => e as Error);
+  proxy.setFaults({ slowDown: undefined });
+
+  expect(error).toBeInstanceOf(Error);
+  expect((error as Error).message).toContain(stubborn);
+  expect((error as Error).message).toMatch(/SlowDown.*Please reduce your request rate/);
+  const before = await listAll(rgw, target.name);
+  expect(before.has(stubborn)).toBe(false);
+
+  const rerun = await mirrorBucket({ source, target, changedKeyFor: changedObjectKey, concurrency: 8 });
+
+  expect(rerun.copied).toBe(120 - before.size);
+  expect((await listAll(rgw, target.name)).size).toBe(120);
+  expect(proxy.stats.keysWrittenMoreThanOnce().filter((w) => w.bucket === target.name)).toEqual([]);
+});
