@@ -7,11 +7,14 @@ import { mention } from '../src/operations/approval-policy.ts';
 import { loadPhaseHistory } from '../src/operations/history.ts';
 import type { Operation, PhaseName } from '../src/operations/model.ts';
 import { PhaseAbortedError, watchForAbort } from './abort-watch.ts';
+import type { ShardFanOut } from './mirror-shards/fan-out.ts';
 import { phaseOf } from './phases/index.ts';
 import type { ClusterServices, PhaseContext, PhaseOutcome } from './phases/types.ts';
 
 export interface RunnerDeps extends FlowDeps {
   services: (cluster: ClusterConfig) => ClusterServices;
+  /** Sharded mirrors on the queue (the worker has it; the CLI runs every mirror in-process). */
+  shards?: ShardFanOut;
 }
 
 export interface PhaseRun {
@@ -92,6 +95,7 @@ function phaseContext(
     services: deps.services(cluster),
     servicesOf: deps.services,
     announcer: deps.announcer,
+    shards: deps.shards && { mirror: (input) => deps.shards!.mirror(ctx, input) },
     history: () => loadPhaseHistory(deps.store.pool, operation.cluster, operation.id),
     log,
     signal,

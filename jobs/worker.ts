@@ -7,6 +7,8 @@ import { PromptStore } from '../src/operations/prompts.ts';
 import { StateStore } from '../src/operations/store.ts';
 import { SlackAnnouncer } from '../src/slack/announcer.ts';
 import { SlackReporter } from '../src/slack/reporter.ts';
+import { createShardFanOut } from './mirror-shards/fan-out.ts';
+import { startShardWorker } from './mirror-shards/shard-worker.ts';
 import { createPhaseQueue, createQueueDispatcher, PHASE_QUEUE, PhaseJobData, toJobError } from './queue.ts';
 import { type RunnerDeps, runPhase } from './run-phase.ts';
 import { startScheduleWorker } from './schedules.ts';
@@ -46,6 +48,7 @@ export async function startWorker(
     announcer: new SlackAnnouncer({ client, config, store, log }),
     log,
     services: createServiceCache(config),
+    shards: createShardFanOut(config.redis, config.jobs),
   };
   const worker = new Worker(
     PHASE_QUEUE,
@@ -67,6 +70,8 @@ export async function startWorker(
     },
   );
   worker.on('failed', (job, error) => log.warn({ jobId: job?.id, err: error }, 'phase job attempt failed'));
+  const shardWorker = startShardWorker(deps);
+  shardWorker.on('error', (error) => log.error({ err: error }, 'shard worker error'));
   const watchdog = await startWatchdog(deps, queue);
   const schedules = await startScheduleWorker({
     ...deps,
@@ -78,6 +83,8 @@ export async function startWorker(
     async stop() {
       await schedules.close();
       await watchdog.close();
+      await shardWorker.close();
+      await deps.shards?.close();
       await worker.close();
       await queue.close();
       await store.close();

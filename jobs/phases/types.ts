@@ -7,6 +7,7 @@ import type { Logger } from '../../src/log.ts';
 import type { Operation, OperationState, PhaseName } from '../../src/operations/model.ts';
 import type { Announcer } from '../../src/operations/ports.ts';
 import type { Bucket } from '../../src/storage/s3.ts';
+import type { ShardedMirrorInput, ShardedMirrorResult } from '../mirror-shards/fan-out.ts';
 
 /** The cluster-facing services a phase may use; nothing in here knows about Slack. */
 export interface ClusterServices {
@@ -38,6 +39,8 @@ export interface PhaseContext {
    * it knows: done and remaining objects and bytes, rate, ETA in `text`; the fraction draws the CLI's bar.
    */
   progress(text: string, fraction?: number): void;
+  /** Mirrors as a flow of shard jobs on the queue (`mirror.shards` > 1); absent outside a worker (CLI). */
+  shards?: { mirror(input: ShardedMirrorInput): Promise<ShardedMirrorResult> };
   /** Persists part of the operation's state, so that a retry continues where this run stopped. */
   saveState(patch: Partial<OperationState>): Promise<void>;
 }

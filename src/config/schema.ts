@@ -120,6 +120,11 @@ export const MirrorSchema = z
         .min(5 * MiB)
         .max(5 * 1024 * MiB),
     ).default(64 * MiB),
+    /**
+     * Split precopy and mirror into this many BullMQ jobs by key range, taken by whichever worker process
+     * is free: worker replicas on several machines share one mirror. 1 = the phase's own worker does it all.
+     */
+    shards: z.number().int().min(1).max(256).default(1),
     /** Mirror while the cluster still runs, before the pause, so the paused mirror copies only the delta. */
     precopy: z.boolean().default(true),
   })

@@ -5,8 +5,14 @@ import { findMissingKeys } from '../../../src/storage/consistency.ts';
 import { changedObjectKey, objectListKey } from '../../../src/storage/layout.ts';
 import { writeManifest } from '../../../src/storage/manifest.ts';
 import { mirrorBucket } from '../../../src/storage/mirror/mirror-bucket.ts';
-import { describeMirrorProgress, mirrorFraction } from '../../../src/storage/mirror/progress.ts';
+import {
+  describeMirrorProgress,
+  type MirrorProgress,
+  mirrorFraction,
+} from '../../../src/storage/mirror/progress.ts';
 import { readObjectList } from '../../../src/storage/object-list.ts';
+import { describeWorkers } from '../../mirror-shards/describe.ts';
+import type { ShardedMirrorResult } from '../../mirror-shards/fan-out.ts';
 import type { Phase, PhaseContext } from '../types.ts';
 import { refreshAnnouncement } from './announce.ts';
 import { buildManifest } from './manifest.ts';
@@ -42,16 +48,21 @@ export async function mirrorInto(
 ): Promise<{ mirror: MirrorRecord; details: string[]; elapsedMs: number }> {
   const { services } = ctx;
   const listKey = objectListKey(backupId);
-  const result = await mirrorBucket({
-    source: services.source,
-    target: services.backup,
-    changedKeyFor: changedObjectKey,
-    objectListKey: listKey,
-    ...ctx.cluster.mirror,
-    signal: ctx.signal,
-    log: ctx.log,
-    onProgress: (p) => ctx.progress(describeMirrorProgress(p), mirrorFraction(p)),
-  });
+  const onProgress = (p: MirrorProgress) => ctx.progress(describeMirrorProgress(p), mirrorFraction(p));
+  const { shards } = ctx.cluster.mirror;
+  const result =
+    shards > 1 && ctx.shards
+      ? await ctx.shards.mirror({ phase: 'mirror', shards, listKey, onProgress })
+      : await mirrorBucket({
+          source: services.source,
+          target: services.backup,
+          changedKeyFor: changedObjectKey,
+          objectListKey: listKey,
+          ...ctx.cluster.mirror,
+          signal: ctx.signal,
+          log: ctx.log,
+          onProgress,
+        });
   const consistency = await checkConsistency(ctx, listKey);
   const mirror: MirrorRecord = {
     objects: result.listed - result.vanished,
@@ -78,6 +89,8 @@ export async function mirrorInto(
     details.push(
       `${formatCount(result.vanished)} object(s) were deleted from the source while being copied, and left out of the object list (e.g. ${result.vanishedKeys.slice(0, 3).join(', ')}); the consistency line says whether the database needs any of them`,
     );
+  const sharded = 'shards' in result ? (result as ShardedMirrorResult).shards : undefined;
+  if (sharded) details.push(`${sharded.length} shards on ${describeWorkers(sharded)}`);
   if (result.pushBacks)
     details.push(
       `the S3 server pushed back ${formatCount(result.pushBacks)} time(s): concurrency went down to ${result.lowestConcurrency} of ${ctx.cluster.mirror.concurrency}`,

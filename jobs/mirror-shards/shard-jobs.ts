@@ -1,0 +1,38 @@
+import { z } from 'zod';
+import type { MirrorResult } from '../../src/storage/mirror/mirror-bucket.ts';
+
+/** The queue of mirror shards and their collectors (one BullMQ flow per sharded mirror). */
+export const SHARD_QUEUE = 'pachops-mirror-shards';
+
+const KeyRangeSchema = z.object({
+  after: z.string().optional(),
+  upTo: z.string().optional(),
+  hexPrefix: z.string().optional(),
+});
+
+/** One shard: a contiguous run of key ranges of the cluster's bucket, mirrored into its backup bucket. */
+export const ShardJobData = z.object({
+  operationId: z.string().min(1),
+  cluster: z.string().min(1),
+  phase: z.enum(['precopy', 'mirror']),
+  shard: z.number().int().nonnegative(),
+  ranges: z.array(KeyRangeSchema).min(1),
+  /** Where this shard writes its part of the object list (absent for precopy). */
+  listKey: z.string().optional(),
+});
+export type ShardJobData = z.infer<typeof ShardJobData>;
+
+/** The flow's parent: runs once every shard is done; joins their object lists in key order. */
+export const CollectJobData = z.object({
+  cluster: z.string().min(1),
+  listKey: z.string().optional(),
+  shardListKeys: z.array(z.string()),
+});
+export type CollectJobData = z.infer<typeof CollectJobData>;
+
+/** What a shard returns: its result, and which worker process did it. */
+export type ShardResult = Omit<MirrorResult, 'ranges'> & { shard: number; worker: string };
+
+/** The part of the object list that shard `index` writes. */
+export const shardListKey = (listKey: string, index: number) =>
+  `${listKey}.shards/${String(index).padStart(4, '0')}`;
