@@ -3,9 +3,7 @@
  * flow), shared by two worker processes; the parent joins the shards' object lists in key order, and the
  * backup verifies whole.
  */
-import { readFile, writeFile } from 'node:fs/promises';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { parse, stringify } from 'yaml';
 import { approvePhases, requestBackup, waitForFinish } from '../harness/drive.ts';
 import type { RunningProcess } from '../harness/process.ts';
 import { makeS3Client } from '../harness/s3-client.ts';
@@ -24,11 +22,9 @@ beforeAll(async () => {
     postgres: stack.postgres,
     s3: stack.rgw!,
     objects: OBJECTS,
+    // Few copies per shard at once, so that each shard lasts long enough for the other worker to take one.
+    mirror: { concurrency: 4, shards: 4 },
   });
-  const config = parse(await readFile(scenario.configPath, 'utf8'));
-  // Few copies per shard at once, so that each shard lasts long enough for the other worker to take one.
-  config.clusters.prod.mirror = { ...config.clusters.prod.mirror, concurrency: 4, shards: 4 };
-  await writeFile(scenario.configPath, stringify(config));
   await scenario.startBot();
   firstWorker = await scenario.startWorker();
   await scenario.startWorker();

@@ -61,6 +61,8 @@ export interface ScenarioOptions {
   watchdogIntervalSeconds?: number;
   /** jobs.lockSeconds: how soon a dead worker's job is taken up again. Default 30. */
   lockSeconds?: number;
+  /** The cluster's `mirror` section, over the default `{ concurrency: 16 }`. */
+  mirror?: Record<string, unknown>;
   /** The `schedules` section. Default: notices 24 h and 15 min ahead, 10 min grace. */
   schedules?: { noticeLeadMinutes?: number[]; missedGraceMinutes?: number };
 }
@@ -247,7 +249,7 @@ function configYaml(options: ScenarioOptions, names: Scenario['names'], postgres
         backup: s3(names.backup),
         helm: { release: 'pachyderm', namespace: 'pachyderm' },
         approvals: options.approvals ?? {},
-        mirror: { concurrency: 16 },
+        mirror: { concurrency: 16, ...options.mirror },
         drill: { afterBackup: options.drillAfterBackup ?? false },
         watchdog: options.watchdog ?? {},
       },
