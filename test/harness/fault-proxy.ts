@@ -5,55 +5,21 @@
  * against the Host it receives (Ceph's "auth off" is cephx, not S3 auth); s3rver ignores signatures.
  */
 import { randomBytes, randomInt } from 'node:crypto';
-import {
-  Agent,
-  createServer,
-  type IncomingHttpHeaders,
-  type IncomingMessage,
-  request,
-  type ServerResponse,
-} from 'node:http';
+import { Agent, createServer, type IncomingMessage, request, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { describeRequest, type S3Operation, type S3Request } from './fault-proxy-request.ts';
+import {
+  type FaultProxyStats,
+  makeStats,
+  type WriteOperation,
+  type WriteRecord,
+} from './fault-proxy-stats.ts';
 
-/** What a request does, told from its method, path, query and x-amz-copy-source header. */
-export type S3Operation =
-  | 'PutObject'
-  | 'CopyObject'
-  | 'GetObject'
-  | 'HeadObject'
-  | 'DeleteObject'
-  | 'DeleteObjects'
-  | 'CreateMultipartUpload'
-  | 'UploadPart'
-  | 'UploadPartCopy'
-  | 'CompleteMultipartUpload'
-  | 'AbortMultipartUpload'
-  | 'ListParts'
-  | 'ListMultipartUploads'
-  | 'ListObjects'
-  | 'ListObjectsV2'
-  | 'CreateBucket'
-  | 'HeadBucket'
-  | 'DeleteBucket'
-  | 'ListBuckets'
-  | 'Other';
+export type { S3Operation, S3Request } from './fault-proxy-request.ts';
+export type { FaultProxyStats, WriteOperation, WriteRecord, WriteTarget } from './fault-proxy-stats.ts';
 
-/** A request as fault rules see it. */
-export interface S3Request {
-  method: string;
-  /** The path as sent, still percent-encoded. */
-  path: string;
-  query: URLSearchParams;
-  headers: IncomingHttpHeaders;
-  /** Path-style bucket and key, percent-decoded ('' when absent). */
-  bucket: string;
-  key: string;
-  operation: S3Operation;
-}
-
-/** When a fault applies; decided for each request when it arrives. */
 export interface FaultRule {
   /** Chance (0..1) that a matching request gets the fault. Default 1, or 0 when failFirst is set. */
   probability?: number;
@@ -92,50 +58,6 @@ export type FaultName = keyof FaultOptions;
 export interface FaultProxyOptions extends FaultOptions {
   /** Seed of the generator behind probabilities (default: random), for repeatable runs. */
   seed?: number;
-}
-
-export type WriteOperation = 'PutObject' | 'CopyObject' | 'UploadPartCopy' | 'CompleteMultipartUpload';
-
-/** What a write changed: an object, or for UploadPartCopy one part of one upload. */
-export interface WriteTarget {
-  operation: WriteOperation;
-  bucket: string;
-  key: string;
-  uploadId?: string;
-  partNumber?: number;
-}
-
-/**
- * An upstream 2xx answer to a write; `delivered` once the whole response went to the client's
- * connection. (Real S3 may answer a copy or a completion 200 with an error body; RGW and s3rver do not.)
- */
-export interface WriteRecord extends WriteTarget {
-  status: number;
-  delivered: boolean;
-}
-
-export interface FaultProxyStats {
-  /** Requests received, and sent upstream. */
-  seen: number;
-  forwarded: number;
-  /** Client connections accepted (fewer than requests when keep-alive works). */
-  connections: number;
-  /** Requests being handled now, and the most at once. */
-  inFlight: number;
-  maxInFlight: number;
-  /** Faults carried out, by name. */
-  faults: Record<FaultName, number>;
-  /** Upstream failures: requests answered 502, and responses cut short because the upstream failed mid-body. */
-  upstreamErrors: number;
-  /** Clients gone before their whole response was sent (the proxy's own resets not counted). */
-  clientAborts: number;
-  /** Requests received, by operation. */
-  operations: Partial<Record<S3Operation, number>>;
-  writes: WriteRecord[];
-  /** Delivered 2xx writes to bucket/key: of operation, or else object-level ones (all but UploadPartCopy). */
-  deliveredWrites(bucket: string, key: string, operation?: WriteOperation): number;
-  /** Targets the client learnt more than once that it wrote, "copied twice as far as the client knows". */
-  keysWrittenMoreThanOnce(): (WriteTarget & { count: number })[];
 }
 
 export interface FaultProxy {
@@ -177,8 +99,6 @@ const REJECTIONS: Record<Rejection, ErrorAnswer | null> = {
 };
 // hop-by-hop, and Expect: this server has answered 100-continue already, and SigV4 never signs it
 const DROPPED_HEADERS = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'upgrade', 'expect']);
-// S3 sub-resources that make an object or bucket request some other operation
-const SUBRESOURCES = ['acl', 'tagging', 'policy', 'location', 'versioning', 'versions', 'lifecycle', 'cors'];
 const WRITES = new Set<S3Operation>(['PutObject', 'CopyObject', 'UploadPartCopy', 'CompleteMultipartUpload']);
 
 /** Starts a proxy to upstream (`http://127.0.0.1:port`) on a free 127.0.0.1 port. */
@@ -235,32 +155,6 @@ function setRules(context: Context, changes: Partial<FaultOptions>): void {
   }
 }
 
-function makeStats(): FaultProxyStats {
-  const writes: WriteRecord[] = [];
-  const faults = { notImplemented: 0, tooMany: 0, slowDown: 0, resetBeforeForward: 0, delay: 0 };
-  return {
-    ...{ seen: 0, forwarded: 0, connections: 0, inFlight: 0, maxInFlight: 0, upstreamErrors: 0 },
-    ...{ clientAborts: 0, faults: { ...faults, resetAfterUpstream: 0 }, operations: {}, writes },
-    deliveredWrites: (bucket, key, operation) =>
-      writes.filter(
-        (write) =>
-          write.delivered &&
-          write.bucket === bucket &&
-          write.key === key &&
-          (operation ? write.operation === operation : write.operation !== 'UploadPartCopy'),
-      ).length,
-    keysWrittenMoreThanOnce: () => {
-      const counts = new Map<string, WriteTarget & { count: number }>();
-      for (const { operation, bucket, key, uploadId, partNumber, delivered } of writes) {
-        const id = JSON.stringify([operation, bucket, key, uploadId, partNumber]);
-        const entry = counts.get(id) ?? { operation, bucket, key, uploadId, partNumber, count: 0 };
-        if (delivered) counts.set(id, { ...entry, count: entry.count + 1 });
-      }
-      return [...counts.values()].filter((entry) => entry.count > 1);
-    },
-  };
-}
-
 function track(exchange: Exchange): void {
   const { stats } = exchange.context;
   const { operation } = exchange.described;
@@ -300,54 +194,6 @@ function fires({ context, described }: Exchange, name: FaultName): boolean {
   const { failFirst, probability = failFirst === undefined ? 1 : 0 } = state.rule;
   if (failFirst !== undefined && state.consulted <= failFirst) return true;
   return probability > 0 && context.random() < probability;
-}
-
-function describeRequest(req: IncomingMessage): S3Request {
-  const { pathname: path, searchParams: query } = new URL(req.url ?? '/', 'http://proxy');
-  const [bucket = '', ...rest] = path.slice(1).split('/').map(decodePathPart);
-  const key = rest.join('/');
-  const method = req.method ?? 'GET';
-  const operation = classify(method, bucket, key, query, req.headers['x-amz-copy-source'] !== undefined);
-  return { method, path, query, headers: req.headers, bucket, key, operation };
-}
-
-function decodePathPart(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
-  }
-}
-
-function classify(
-  method: string,
-  bucket: string,
-  key: string,
-  query: URLSearchParams,
-  copy: boolean,
-): S3Operation {
-  if (!bucket) return method === 'GET' ? 'ListBuckets' : 'Other';
-  if (SUBRESOURCES.some((name) => query.has(name))) return 'Other';
-  const upload = query.has('uploadId');
-  const putObject = copy ? 'CopyObject' : 'PutObject';
-  const putPart = copy ? 'UploadPartCopy' : 'UploadPart';
-  const list = query.has('uploads') ? 'ListMultipartUploads' : 'ListObjects';
-  const byMethod: Record<string, S3Operation | false> = key
-    ? {
-        PUT: query.has('partNumber') ? putPart : putObject,
-        POST: query.has('uploads') ? 'CreateMultipartUpload' : upload && 'CompleteMultipartUpload',
-        GET: upload ? 'ListParts' : 'GetObject',
-        HEAD: 'HeadObject',
-        DELETE: upload ? 'AbortMultipartUpload' : 'DeleteObject',
-      }
-    : {
-        PUT: 'CreateBucket',
-        POST: query.has('delete') && 'DeleteObjects',
-        GET: query.get('list-type') === '2' ? 'ListObjectsV2' : list,
-        HEAD: 'HeadBucket',
-        DELETE: 'DeleteBucket',
-      };
-  return byMethod[method] || 'Other';
 }
 
 function reject(exchange: Exchange, answer: ErrorAnswer | null): void {
