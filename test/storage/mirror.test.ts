@@ -1,12 +1,9 @@
 /**
- * mirrorBucket (src/storage/mirror.ts) with the object list (object-list.ts) and the listings
+ * mirrorBucket (src/storage/mirror/) with the object list (object-list.ts) and the listings
  * (listing.ts), against the run's real Ceph RGW and an in-process s3rver (a second, different endpoint).
  */
-import { createHash, randomBytes } from 'node:crypto';
-import type { Readable } from 'node:stream';
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
-import type { S3Target as ConfigS3Target } from '../../src/config/load.ts';
+import { randomBytes } from 'node:crypto';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { PachopsError } from '../../src/errors.ts';
 import { changedObjectKey, objectListKey, RESERVED_PREFIX } from '../../src/storage/layout.ts';
 import { compareKeys, listObjects, type ObjectEntry } from '../../src/storage/listing.ts';
@@ -16,21 +13,27 @@ import {
   mirrorBucket,
 } from '../../src/storage/mirror/mirror-bucket.ts';
 import { type ObjectListEntry, readObjectList } from '../../src/storage/object-list.ts';
-import { type Bucket, openBucket } from '../../src/storage/s3.ts';
-import { makeS3Client, type S3Target } from '../harness/s3-client.ts';
+import type { Bucket } from '../../src/storage/s3.ts';
 import { type S3rverServer, startS3rver } from '../harness/s3rver.ts';
 import { stackEnv, uniqueName } from '../harness/stack-env.ts';
+import {
+  chunkKey,
+  createBucketOn,
+  listAll,
+  MiB,
+  openOn,
+  putAll,
+  putMultipart,
+  runLimited,
+  type Server,
+  serverOf,
+  sha256,
+  sha256Of,
+  smallObjects,
+  type Written,
+} from './s3-fixtures.ts';
 
 const env = stackEnv();
-const MiB = 1024 * 1024;
-
-/** A server with a client for the test's own reads and writes (not src/'s). */
-interface Server {
-  target: S3Target;
-  client: S3Client;
-  createBucket(name: string): Promise<void>;
-}
-
 let rgw: Server;
 let s3rverServer: S3rverServer;
 let s3rver: Server;
@@ -38,13 +41,9 @@ const opened: Bucket[] = [];
 
 beforeAll(async () => {
   if (!env.rgw) throw new Error('these tests need the run’s RGW (PACHOPS_TEST_RGW is 0)');
-  rgw = { target: env.rgw, client: makeS3Client(env.rgw), createBucket: env.rgw.createBucket };
+  rgw = serverOf(env.rgw);
   s3rverServer = await startS3rver();
-  s3rver = {
-    target: s3rverServer,
-    client: makeS3Client(s3rverServer),
-    createBucket: s3rverServer.createBucket,
-  };
+  s3rver = serverOf(s3rverServer);
 });
 
 afterAll(async () => {
@@ -56,88 +55,14 @@ afterAll(async () => {
 
 /** src/'s view of a bucket on a server (what the config loader would produce). */
 function open(server: Server, name: string): Bucket {
-  const location: ConfigS3Target = {
-    bucket: name,
-    endpoint: server.target.endpoint,
-    region: server.target.region,
-    forcePathStyle: true,
-    credentials: { accessKeyId: server.target.accessKeyId, secretAccessKey: server.target.secretAccessKey },
-  };
-  const bucket = openBucket(location);
+  const bucket = openOn(server, name);
   opened.push(bucket);
   return bucket;
 }
 
 async function newBucket(server: Server, prefix: string): Promise<Bucket> {
-  const name = uniqueName(prefix);
-  await server.createBucket(name);
-  return open(server, name);
+  return open(server, await createBucketOn(server, prefix));
 }
-
-/** A Pachyderm-like chunk key. */
-function chunkKey(): string {
-  const gen = Math.floor(Math.random() * 0xffff);
-  return `chunk/${randomBytes(32).toString('hex')}.${gen.toString(16).padStart(16, '0')}`;
-}
-
-interface Written {
-  key: string;
-  body: Buffer;
-}
-
-function smallObjects(count: number, sizes: [number, number] = [1, 4096]): Written[] {
-  return Array.from({ length: count }, () => ({
-    key: chunkKey(),
-    body: randomBytes(sizes[0] + Math.floor(Math.random() * (sizes[1] - sizes[0] + 1))),
-  }));
-}
-
-async function runLimited<T>(items: T[], limit: number, run: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const lane = async () => {
-    while (next < items.length) await run(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
-}
-
-async function putAll(server: Server, bucket: string, objects: Written[]): Promise<void> {
-  await runLimited(objects, 32, async ({ key, body }) => {
-    await server.client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
-  });
-}
-
-/** A multipart object (ETag `…-N`), as large chunk writers produce. */
-async function putMultipart(server: Server, bucket: string, key: string, body: Buffer): Promise<void> {
-  await new Upload({
-    client: server.client,
-    params: { Bucket: bucket, Key: key, Body: body },
-    partSize: 5 * MiB,
-  }).done();
-}
-
-/** Every object as the server lists it, keyed by key (the test's own paginated listing). */
-async function listAll(server: Server, bucket: string): Promise<Map<string, { size: number; etag: string }>> {
-  const objects = new Map<string, { size: number; etag: string }>();
-  let token: string | undefined;
-  do {
-    const page = await server.client.send(
-      new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }),
-    );
-    for (const o of page.Contents ?? [])
-      objects.set(o.Key!, { size: o.Size ?? -1, etag: (o.ETag ?? '').replaceAll('"', '') });
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
-  return objects;
-}
-
-async function sha256Of(server: Server, bucket: string, key: string): Promise<string> {
-  const response = await server.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-  const hash = createHash('sha256');
-  for await (const chunk of response.Body as Readable) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
-
-const sha256 = (body: Buffer) => createHash('sha256').update(body).digest('hex');
 
 async function readList(bucket: Bucket, key: string): Promise<ObjectListEntry[]> {
   const entries: ObjectListEntry[] = [];
