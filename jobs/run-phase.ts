@@ -83,7 +83,7 @@ export async function runPhase(deps: RunnerDeps, run: PhaseRun): Promise<void> {
 function phaseContext(
   deps: RunnerDeps,
   run: PhaseRun,
-  taken: { operation: Operation; cluster: ClusterConfig; log: Logger },
+  taken: { operation: Operation; cluster: ClusterConfig; log: Logger; runNumber: number },
   signal: AbortSignal,
   onProgress: (text: string) => void,
 ): PhaseContext {
@@ -95,7 +95,14 @@ function phaseContext(
     services: deps.services(cluster),
     servicesOf: deps.services,
     announcer: deps.announcer,
-    shards: deps.shards && { mirror: (input) => deps.shards!.mirror(ctx, input) },
+    // One flow per run and attempt: a worker taking over a crashed phase finds the same flow, not a second
+    shards: deps.shards && {
+      mirror: (input) =>
+        deps.shards!.mirror(ctx, {
+          ...input,
+          flowId: `${operation.id}.${run.phase}.r${taken.runNumber}.a${run.attempt}`,
+        }),
+    },
     history: () => loadPhaseHistory(deps.store.pool, operation.cluster, operation.id),
     log,
     signal,

@@ -20,6 +20,11 @@ export interface ShardedMirrorInput {
   /** The object list to write (mirror), joined from the shards' parts. */
   listKey?: string;
   onProgress?: (progress: MirrorProgress) => void;
+  /**
+   * Names the flow's jobs: the same id finds the flow already under way (a worker taking over a crashed
+   * phase) instead of starting a second one.
+   */
+  flowId: string;
 }
 
 export interface ShardedMirrorResult extends MirrorResult {
@@ -56,12 +61,17 @@ export function createShardFanOut(redis: Config['redis'], retry: Config['jobs'])
           name: 'collect',
           queueName: SHARD_QUEUE,
           data: collectData(ctx, input, groups.length),
-          opts: { removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } },
+          opts: {
+            jobId: `${input.flowId}.collect`,
+            removeOnComplete: { count: 100 },
+            removeOnFail: { count: 100 },
+          },
           children: groups.map((group, shard) => ({
             name: 'shard',
             queueName: SHARD_QUEUE,
             data: shardData(ctx, input, group, shard),
             opts: {
+              jobId: `${input.flowId}.shard-${shard}`,
               attempts: retry.attempts,
               backoff: { type: 'exponential', delay: retry.backoffSeconds * 1000 },
               failParentOnFailure: true,

@@ -1,0 +1,55 @@
+/**
+ * A worker SIGKILLed while it mirrors a shard: its shard job is taken up by the other worker once its lock
+ * lapses (retried alone: the shards already done are not run again), and the backup completes whole.
+ */
+import { approvePhases, requestBackup, waitForFinish } from '../harness/drive.ts';
+import type { RunningProcess } from '../harness/process.ts';
+import { CHANNELS, type Scenario, startScenario, USERS } from '../harness/scenario.ts';
+import { stackEnv } from '../harness/stack-env.ts';
+
+let scenario: Scenario;
+let doomed: RunningProcess;
+beforeAll(async () => {
+  const stack = stackEnv();
+  scenario = await startScenario({
+    redisUrl: stack.redis.url,
+    postgres: stack.postgres,
+    s3: stack.rgw!,
+    objects: 1100,
+    lockSeconds: 3,
+    // No precopy and two copies at a time per shard: the paused mirror lasts long enough to kill a worker.
+    mirror: { concurrency: 2, shards: 4, precopy: false },
+  });
+  await scenario.startBot();
+  doomed = await scenario.startWorker();
+  await scenario.startWorker();
+}, 180_000);
+afterAll(async () => {
+  await scenario?.stop();
+});
+
+test('a worker killed mid-shard: the other worker finishes its shard, and the backup verifies', async () => {
+  const parent = await requestBackup(scenario, USERS.requester);
+  await approvePhases(scenario, parent.ts, USERS.approver, ['pause', 'dump', 'mirror']);
+  await scenario.slack.waitFor(
+    () =>
+      scenario.slack
+        .thread(CHANNELS.ops, parent.ts)
+        .find(
+          (m) => /^mirror running: /.test(m.text) && /[1-9]\d{1,} (of ~?[\d,]+ )?objects copied/.test(m.text),
+        ),
+    { timeoutMs: 60_000, what: 'the sharded mirror under way' },
+  );
+  await doomed.kill();
+
+  await approvePhases(scenario, parent.ts, USERS.approver, ['resume', 'verify']);
+  const final = await waitForFinish(scenario, parent.ts, 180_000);
+
+  expect(final.text).toMatch(/complete and verified/);
+  const mirror = scenario.slack.thread(CHANNELS.ops, parent.ts).find((m) => /^mirror done in /.test(m.text))!;
+  const report = mirror.text + JSON.stringify(mirror.blocks ?? []);
+  expect(report).toMatch(/4 shards on \d workers?/);
+  expect(report).toMatch(
+    /consistency: all [\d,]+ chunk objects that the database references are in the backup/,
+  );
+});
