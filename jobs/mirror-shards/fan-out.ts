@@ -52,6 +52,7 @@ export function createShardFanOut(redis: Config['redis'], retry: Config['jobs'])
       const ranges = await planKeyRanges(ctx.services.source, {
         skipPrefix: RESERVED_PREFIX,
         fine: input.shards > 16,
+        always: true,
       });
       const groups = splitContiguous(ranges, input.shards);
       const events = new QueueEvents(SHARD_QUEUE, { prefix: redis.prefix, connection });

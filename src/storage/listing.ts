@@ -38,7 +38,10 @@ export async function* listObjects(bucket: Bucket, options: ListOptions = {}): A
   let next: Promise<ListObjectsV2CommandOutput> | undefined = listPage(bucket, options, undefined);
   while (next) {
     const page: ListObjectsV2CommandOutput = await next;
-    const token: string | undefined = page.IsTruncated ? page.NextContinuationToken : undefined;
+    const last = page.Contents?.at(-1)?.Key;
+    // A page that already reaches past the range's end is the last one needed: no request ahead for it.
+    const pastEnd = options.upTo !== undefined && last !== undefined && compareKeys(last, options.upTo) > 0;
+    const token: string | undefined = page.IsTruncated && !pastEnd ? page.NextContinuationToken : undefined;
     next = token ? listPage(bucket, options, token) : undefined;
     next?.catch(() => undefined); // awaited on the next turn; a consumer that stops early must not leak it
     for (const object of page.Contents ?? []) {

@@ -17,18 +17,30 @@ const HEX = '0123456789abcdef';
 /** Top-level prefixes probed for size; a bucket with more is split at its largest few only. */
 const MAX_PROBED_PREFIXES = 32;
 
+export interface PlanOptions {
+  skipPrefix?: string;
+  /** 256 ranges per large prefix (two hex digits) instead of 16. */
+  fine?: boolean;
+  /**
+   * Split every prefix of more than a page (for shards: work to share), not only those large enough that
+   * listing in parallel pays (about 16 pages and more).
+   */
+  always?: boolean;
+}
+
 /**
  * Splits a bucket's key space for parallel listing: every top-level prefix (found with the `/` delimiter)
- * that holds more than one page of keys is cut into 16 ranges by its next hex digit (256 by two digits
- * when `fine`), which balances Pachyderm's `chunk/<hex>` keys. A small bucket is one range.
+ * that is large is cut into 16 ranges by its next hex digit (256 by two digits when `fine`), which
+ * balances Pachyderm's `chunk/<hex>` keys. A prefix counts as large when its last sixteenth (`<prefix>f`)
+ * alone fills a page: about 16,000 keys, below which one sequential listing (with its page fetched ahead)
+ * is as fast as ranges and makes fewer requests. A small bucket is one range.
  */
-export async function planKeyRanges(
-  bucket: Bucket,
-  options: { skipPrefix?: string; fine?: boolean } = {},
-): Promise<KeyRange[]> {
+export async function planKeyRanges(bucket: Bucket, options: PlanOptions = {}): Promise<KeyRange[]> {
   const prefixes = (await topLevelPrefixes(bucket)).filter((p) => p !== options.skipPrefix);
   const probed = prefixes.slice(0, MAX_PROBED_PREFIXES);
-  const large = await Promise.all(probed.map((prefix) => holdsMoreThanAPage(bucket, prefix)));
+  const large = await Promise.all(
+    probed.map((prefix) => holdsMoreThanAPage(bucket, options.always ? prefix : `${prefix}f`)),
+  );
   const split = probed.filter((_, i) => large[i]);
   const digits = options.fine ? [...HEX].flatMap((a) => [...HEX].map((b) => a + b)) : [...HEX];
   const bounds: { upTo: string; hexPrefix?: string }[] = [];
