@@ -124,6 +124,9 @@ async function main(): Promise<void> {
       postgres: stack.postgres,
       s3: stack.rgw!,
       objects: 40,
+      env: process.env.BENCH_BOT_PROF
+        ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.BENCH_BOT_PROF}` }
+        : undefined,
     });
     const client = makeS3Client(stack.rgw!);
     try {
