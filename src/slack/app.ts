@@ -7,6 +7,7 @@ import type { StateStore } from '../operations/store.ts';
 import { openBucket } from '../storage/s3.ts';
 import { registerAbortRunning } from './actions/abort-running.ts';
 import { registerPromptButtons } from './actions/prompt-buttons.ts';
+import { createAfterAck } from './after-ack.ts';
 import { SlackAnnouncer } from './announcer.ts';
 import { createMembershipCheck } from './approvers.ts';
 import { toBoltLogger } from './bolt-logger.ts';
@@ -79,6 +80,7 @@ export function createSlackApp(options: SlackAppOptions): { app: App; deps: BotD
       ? createMembershipCheck(app.client, config.slack.requesters, log)
       : async () => true,
     schedules: options.schedules,
+    afterAck: createAfterAck(),
     backupBucket: (cluster) => {
       if (!buckets.has(cluster.name)) buckets.set(cluster.name, openBucket(cluster.backup));
       return buckets.get(cluster.name)!;

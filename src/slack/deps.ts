@@ -13,6 +13,8 @@ export interface BotDeps extends FlowDeps {
   backupBucket(cluster: ClusterConfig): Bucket;
   /** Scheduled backups: the state database's schedules and the queue's schedulers. */
   schedules: ScheduleDeps;
+  /** Runs a handler's work after its ack, a few at once (src/slack/after-ack.ts). */
+  afterAck<T>(work: () => Promise<T>): Promise<T>;
 }
 
 /** One `/pach` subcommand's view of the request. */

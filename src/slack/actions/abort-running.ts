@@ -33,23 +33,25 @@ const AbortClick = z.object({
 export function registerAbortRunning(app: App, deps: BotDeps): void {
   app.action<BlockButtonAction>(ABORT_RUNNING_ACTION, async ({ ack, body, client }) => {
     await ack();
-    const click = AbortClick.safeParse(body);
-    const channel = body.channel?.id ?? body.container?.channel_id;
-    if (!click.success || !channel) {
-      deps.log.warn({ issues: click.error?.issues }, 'malformed abort click ignored');
-      return;
-    }
-    const { user, actions, container } = click.data;
-    const outcome = await requestPhaseAbort(deps, {
-      ...actions[0].value,
-      userId: user.id,
-      isApprover: deps.isApprover,
-    });
-    await client.chat.postEphemeral({
-      channel,
-      user: user.id,
-      text: outcome.text,
-      thread_ts: container.thread_ts,
+    await deps.afterAck(async () => {
+      const click = AbortClick.safeParse(body);
+      const channel = body.channel?.id ?? body.container?.channel_id;
+      if (!click.success || !channel) {
+        deps.log.warn({ issues: click.error?.issues }, 'malformed abort click ignored');
+        return;
+      }
+      const { user, actions, container } = click.data;
+      const outcome = await requestPhaseAbort(deps, {
+        ...actions[0].value,
+        userId: user.id,
+        isApprover: deps.isApprover,
+      });
+      await client.chat.postEphemeral({
+        channel,
+        user: user.id,
+        text: outcome.text,
+        thread_ts: container.thread_ts,
+      });
     });
   });
 }

@@ -39,34 +39,36 @@ export function registerPachCommand(app: App, deps: BotDeps): void {
       reply: async (text) => void (await respond({ response_type: 'ephemeral', text })),
     };
     const log = deps.log.child({ slackUser: command.user_id, command: parsed.name });
-    try {
-      switch (parsed.name) {
-        case 'backup':
-          return await handleBackup(deps, request, parsed);
-        case 'status':
-          return await handleStatus(deps, request);
-        case 'list':
-          return await handleList(deps, request, parsed.cluster);
-        case 'show':
-          return await handleShow(deps, request, parsed.backupId);
-        case 'restore':
-          return await openRestoreForm(deps, request, parsed.prefill);
-        case 'resume':
-          return await handleResume(deps, request, parsed.cluster);
-        case 'schedule-backup':
-          return await handleScheduleBackup(deps, request, parsed);
-        case 'schedule-list':
-          return await handleScheduleList(deps, request);
-        case 'schedule-delete':
-          return await handleScheduleDelete(deps, request, parsed.id);
-        case 'audit':
-          return await handleAudit(deps, request, parsed.cluster);
-        case 'help':
-          return await handleHelp(request);
+    await deps.afterAck(async () => {
+      try {
+        switch (parsed.name) {
+          case 'backup':
+            return await handleBackup(deps, request, parsed);
+          case 'status':
+            return await handleStatus(deps, request);
+          case 'list':
+            return await handleList(deps, request, parsed.cluster);
+          case 'show':
+            return await handleShow(deps, request, parsed.backupId);
+          case 'restore':
+            return await openRestoreForm(deps, request, parsed.prefill);
+          case 'resume':
+            return await handleResume(deps, request, parsed.cluster);
+          case 'schedule-backup':
+            return await handleScheduleBackup(deps, request, parsed);
+          case 'schedule-list':
+            return await handleScheduleList(deps, request);
+          case 'schedule-delete':
+            return await handleScheduleDelete(deps, request, parsed.id);
+          case 'audit':
+            return await handleAudit(deps, request, parsed.cluster);
+          case 'help':
+            return await handleHelp(request);
+        }
+      } catch (error) {
+        if (!(error instanceof PachopsError)) log.error({ err: error }, '/pach failed');
+        await request.reply(`:warning: ${describeError(error)}`);
       }
-    } catch (error) {
-      if (!(error instanceof PachopsError)) log.error({ err: error }, '/pach failed');
-      await request.reply(`:warning: ${describeError(error)}`);
-    }
+    });
   });
 }
