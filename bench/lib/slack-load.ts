@@ -1,10 +1,14 @@
 /**
- * A burst of Slack traffic at the bot's receiver: signed `/pach` commands and button clicks sent at
- * once through the Slack stand-in's signing driver, each timed to the HTTP ack.
+ * A burst of Slack traffic at the bot's receiver: signed `/pach` commands and button clicks, signed here
+ * and sent at once by a child process of their own (bench/slack-sender-child.ts), each timed to the HTTP
+ * ack: the timing is the bot's, not that of a sender sharing its event loop with the Slack stand-in.
  */
 import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
 import { CHANNELS, type Scenario, USERS } from '../../test/harness/scenario.ts';
-import type { BotReply } from '../../test/harness/slack/types.ts';
+import { signSlackRequest } from '../../test/harness/slack/send.ts';
+import type { SenderInput, SenderResult, SignedRequest } from '../slack-sender-child.ts';
 
 /** Ack times (ms) of one burst, per kind, and the replies that were not HTTP 200. */
 export interface Burst {
@@ -45,56 +49,85 @@ function staleClick(scenario: Scenario): Record<string, string> {
   return { payload: JSON.stringify(payload) };
 }
 
-async function timedReply(send: () => Promise<BotReply>, failures: string[], what: string): Promise<number> {
-  const started = performance.now();
-  const reply = await send().catch((error: unknown) => ({ status: 0, text: String(error) }) as BotReply);
-  const ms = performance.now() - started;
-  if (reply.status !== 200) failures.push(`${what}: HTTP ${reply.status} ${reply.text.slice(0, 120)}`);
-  return ms;
+/** Form-encodes and signs a body as Slack does (v0 HMAC of timestamp and body). */
+function signed(
+  scenario: Scenario,
+  kind: SignedRequest['kind'],
+  fields: Record<string, string>,
+): SignedRequest {
+  const body = new URLSearchParams(fields).toString();
+  const timestamp = Math.floor(Date.now() / 1000);
+  return {
+    kind,
+    body,
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      'x-slack-request-timestamp': String(timestamp),
+      'x-slack-signature': signSlackRequest(scenario.slack.signingSecret, timestamp, body),
+      'user-agent': 'Slackbot 1.0 (+https://api.slack.com/robots)',
+    },
+  };
 }
 
-function senders(scenario: Scenario, failures: string[]) {
-  const url = scenario.bot!.url;
-  const command = (i: number) =>
-    timedReply(
-      () =>
-        scenario.slack.command(url, {
-          userId: USERS.requester,
-          channelId: CHANNELS.ops,
-          text: i % 2 ? 'help' : 'status',
-        }),
-      failures,
-      'command',
-    );
-  const click = () => timedReply(() => scenario.slack.sendRaw(url, staleClick(scenario)), failures, 'click');
-  return { command, click };
+/** `/pach status` or `/pach help` from the requester in the ops channel, shaped like Slack's. */
+function commandFields(scenario: Scenario, i: number): Record<string, string> {
+  const { workspace } = scenario.slack;
+  return {
+    token: workspace.verificationToken,
+    team_id: workspace.teamId,
+    team_domain: workspace.teamDomain,
+    channel_id: CHANNELS.ops,
+    channel_name: 'ops',
+    user_id: USERS.requester,
+    user_name: 'requester',
+    command: '/pach',
+    text: i % 2 ? 'help' : 'status',
+    api_app_id: workspace.appId,
+    is_enterprise_install: 'false',
+    response_url: `${new URL(scenario.slack.apiUrl).origin}/bench/response`,
+    trigger_id: `${Date.now()}.${randomUUID()}`,
+  };
+}
+
+/** Signs every request first, then sends them from a child process and returns their ack times. */
+async function fire(
+  scenario: Scenario,
+  counts: { commands: number; clicks: number },
+  burst: boolean,
+): Promise<Burst> {
+  const requests = [
+    ...Array.from({ length: counts.commands }, (_, i) =>
+      signed(scenario, 'command', commandFields(scenario, i)),
+    ),
+    ...Array.from({ length: counts.clicks }, () => signed(scenario, 'click', staleClick(scenario))),
+  ];
+  const input: SenderInput = { url: new URL('/slack/events', scenario.bot!.url).toString(), requests, burst };
+  const child = await execa(
+    process.execPath,
+    [fileURLToPath(new URL('../slack-sender-child.ts', import.meta.url))],
+    {
+      input: JSON.stringify(input),
+    },
+  );
+  const { ms } = JSON.parse(child.stdout) as SenderResult;
+  return {
+    commands: ms.filter((m) => m.kind === 'command').map((m) => m.ms),
+    clicks: ms.filter((m) => m.kind === 'click').map((m) => m.ms),
+    failures: ms.filter((m) => m.status !== 200).map((m) => `${m.kind}: HTTP ${m.status}`),
+  };
 }
 
 /** Sends `commands` commands (alternately `/pach status` and `/pach help`) and `clicks` stale clicks at once. */
-export async function fireBurst(
-  scenario: Scenario,
-  counts: { commands: number; clicks: number },
-): Promise<Burst> {
-  const failures: string[] = [];
-  const { command, click } = senders(scenario, failures);
-  const [commands, clicks] = await Promise.all([
-    Promise.all(Array.from({ length: counts.commands }, (_, i) => command(i))),
-    Promise.all(Array.from({ length: counts.clicks }, click)),
-  ]);
-  return { commands, clicks, failures };
+export function fireBurst(scenario: Scenario, counts: { commands: number; clicks: number }): Promise<Burst> {
+  return fire(scenario, counts, true);
 }
 
 /** The same requests one at a time: each one's own service time, without queueing behind the others. */
-export async function fireOneByOne(
+export function fireOneByOne(
   scenario: Scenario,
   counts: { commands: number; clicks: number },
 ): Promise<Burst> {
-  const failures: string[] = [];
-  const { command, click } = senders(scenario, failures);
-  const burst: Burst = { commands: [], clicks: [], failures };
-  for (let i = 0; i < counts.commands; i++) burst.commands.push(await command(i));
-  for (let i = 0; i < counts.clicks; i++) burst.clicks.push(await click());
-  return burst;
+  return fire(scenario, counts, false);
 }
 
 /** The nearest-rank percentile of `values` (p in 0..100). */

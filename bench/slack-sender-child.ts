@@ -1,0 +1,50 @@
+/**
+ * Sends pre-signed Slack requests at the bot's receiver and times each to its HTTP ack, as Slack's own
+ * servers would: from a process of its own, so that the timing is the bot's and not the sender's. Reads a
+ * SenderInput on stdin, prints one JSON line of SenderResult.
+ */
+import { Agent, request } from 'node:http';
+import { text } from 'node:stream/consumers';
+
+export interface SignedRequest {
+  kind: 'command' | 'click';
+  body: string;
+  headers: Record<string, string>;
+}
+
+export interface SenderInput {
+  url: string;
+  requests: SignedRequest[];
+  /** All at once, or one after the other. */
+  burst: boolean;
+}
+
+export interface SenderResult {
+  ms: { kind: SignedRequest['kind']; ms: number; status: number }[];
+}
+
+function send(agent: Agent, url: URL, signed: SignedRequest) {
+  return new Promise<{ kind: SignedRequest['kind']; ms: number; status: number }>((resolve) => {
+    const started = performance.now();
+    const done = (status: number) => resolve({ kind: signed.kind, ms: performance.now() - started, status });
+    const req = request(url, { method: 'POST', agent, headers: signed.headers }, (res) => {
+      res.resume();
+      res.on('end', () => done(res.statusCode ?? 0));
+    });
+    req.on('error', () => done(0));
+    req.end(signed.body);
+  });
+}
+
+async function main(): Promise<void> {
+  const input = JSON.parse(await text(process.stdin)) as SenderInput;
+  const url = new URL(input.url);
+  const agent = new Agent({ keepAlive: true, maxSockets: input.requests.length });
+  const ms: SenderResult['ms'] = [];
+  if (input.burst) ms.push(...(await Promise.all(input.requests.map((r) => send(agent, url, r)))));
+  else for (const r of input.requests) ms.push(await send(agent, url, r));
+  agent.destroy();
+  process.stdout.write(`${JSON.stringify({ ms } satisfies SenderResult)}\n`);
+}
+
+await main();
