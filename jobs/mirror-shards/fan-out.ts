@@ -3,34 +3,18 @@ import type { Config } from '../../src/config/load.ts';
 import { PachopsError } from '../../src/errors.ts';
 import { RESERVED_PREFIX } from '../../src/storage/layout.ts';
 import { type KeyRange, planKeyRanges } from '../../src/storage/mirror/key-ranges.ts';
-import type { MirrorProgress, MirrorResult } from '../../src/storage/mirror/mirror-bucket.ts';
+import type { MirrorProgress } from '../../src/storage/mirror/mirror-bucket.ts';
 import type { PhaseContext } from '../phases/types.ts';
 import {
   type CollectJobData,
   SHARD_QUEUE,
+  type ShardedMirrorInput,
+  type ShardedMirrorResult,
   type ShardJobData,
   type ShardResult,
   shardListKey,
 } from './shard-jobs.ts';
 import { sumProgress, sumResults } from './sum.ts';
-
-export interface ShardedMirrorInput {
-  phase: 'precopy' | 'mirror';
-  shards: number;
-  /** The object list to write (mirror), joined from the shards' parts. */
-  listKey?: string;
-  onProgress?: (progress: MirrorProgress) => void;
-  /**
-   * Names the flow's jobs: the same id finds the flow already under way (a worker taking over a crashed
-   * phase) instead of starting a second one.
-   */
-  flowId: string;
-}
-
-export interface ShardedMirrorResult extends MirrorResult {
-  /** One entry per shard: which worker process mirrored it, and how much it copied. */
-  shards: { shard: number; worker: string; copied: number }[];
-}
 
 export interface ShardFanOut {
   mirror(ctx: PhaseContext, input: ShardedMirrorInput): Promise<ShardedMirrorResult>;
@@ -139,7 +123,7 @@ function collectData(ctx: PhaseContext, input: ShardedMirrorInput, count: number
 }
 
 async function waitOrAbort<T>(waiting: Promise<T>, signal: AbortSignal): Promise<T> {
-  let onAbort = () => undefined as void;
+  let onAbort: () => void = () => undefined;
   const aborted = new Promise<never>((_, reject) => {
     onAbort = () => reject(new PachopsError('ABORTED', 'sharded mirror aborted', { permanent: true }));
     if (signal.aborted) onAbort();

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { MirrorResult } from '../../src/storage/mirror/mirror-bucket.ts';
+import type { MirrorProgress, MirrorResult } from '../../src/storage/mirror/mirror-bucket.ts';
 
 /** The queue of mirror shards and their collectors (one BullMQ flow per sharded mirror). */
 export const SHARD_QUEUE = 'pachops-mirror-shards';
@@ -36,3 +36,21 @@ export type ShardResult = Omit<MirrorResult, 'ranges'> & { shard: number; worker
 /** The part of the object list that shard `index` writes. */
 export const shardListKey = (listKey: string, index: number) =>
   `${listKey}.shards/${String(index).padStart(4, '0')}`;
+
+export interface ShardedMirrorInput {
+  phase: 'precopy' | 'mirror';
+  shards: number;
+  /** The object list to write (mirror), joined from the shards' parts. */
+  listKey?: string;
+  onProgress?: (progress: MirrorProgress) => void;
+  /**
+   * Names the flow's jobs: the same id finds the flow already under way (a worker taking over a crashed
+   * phase) instead of starting a second one.
+   */
+  flowId: string;
+}
+
+export interface ShardedMirrorResult extends MirrorResult {
+  /** One entry per shard: which worker process mirrored it, and how much it copied. */
+  shards: { shard: number; worker: string; copied: number }[];
+}

@@ -1,8 +1,7 @@
 import type { MirrorProgress } from '../../src/storage/mirror/mirror-bucket.ts';
 import { SAMPLE_SIZE } from '../../src/storage/mirror/mirror-range.ts';
 import { emptyCounts, type MirrorCounts } from '../../src/storage/mirror/progress.ts';
-import type { ShardedMirrorResult } from './fan-out.ts';
-import type { ShardResult } from './shard-jobs.ts';
+import type { ShardedMirrorResult, ShardResult } from './shard-jobs.ts';
 
 function sumCounts(parts: MirrorCounts[]): MirrorCounts {
   const total = emptyCounts();

@@ -7,7 +7,7 @@ import type { Logger } from '../../src/log.ts';
 import type { Operation, OperationState, PhaseName } from '../../src/operations/model.ts';
 import type { Announcer } from '../../src/operations/ports.ts';
 import type { Bucket } from '../../src/storage/s3.ts';
-import type { ShardedMirrorInput, ShardedMirrorResult } from '../mirror-shards/fan-out.ts';
+import type { ShardedMirrorInput, ShardedMirrorResult } from '../mirror-shards/shard-jobs.ts';
 
 /** The cluster-facing services a phase may use; nothing in here knows about Slack. */
 export interface ClusterServices {

@@ -12,8 +12,7 @@ import { SlackAnnouncer } from './announcer.ts';
 import { createMembershipCheck } from './approvers.ts';
 import { toBoltLogger } from './bolt-logger.ts';
 import { registerPachCommand } from './commands/pach.ts';
-import type { ScheduleDeps } from './commands/schedule.ts';
-import type { BotDeps } from './deps.ts';
+import type { BotDeps, ScheduleDeps } from './deps.ts';
 import { SlackReporter } from './reporter.ts';
 import { registerRestoreForm } from './views/restore-submit.ts';
 

@@ -1,8 +1,15 @@
 import type { webApi } from '@slack/bolt';
+import type { Queue } from 'bullmq';
 import type { ClusterConfig } from '../config/load.ts';
 import type { FlowDeps } from '../operations/advance.ts';
+import type { ScheduleStore } from '../operations/schedules.ts';
 import type { Bucket } from '../storage/s3.ts';
-import type { ScheduleDeps } from './commands/schedule.ts';
+
+/** Scheduled backups: where schedules are kept, and the queue whose job schedulers fire them. */
+export interface ScheduleDeps {
+  store: ScheduleStore;
+  queue: Queue;
+}
 
 /** What the Slack handlers use. They record and enqueue; cluster work happens in the worker. */
 export interface BotDeps extends FlowDeps {

@@ -12,7 +12,7 @@ import {
 } from '../../../src/storage/mirror/progress.ts';
 import { readObjectList } from '../../../src/storage/object-list.ts';
 import { describeWorkers } from '../../mirror-shards/describe.ts';
-import type { ShardedMirrorResult } from '../../mirror-shards/fan-out.ts';
+import type { ShardedMirrorResult } from '../../mirror-shards/shard-jobs.ts';
 import type { Phase, PhaseContext } from '../types.ts';
 import { refreshAnnouncement } from './announce.ts';
 import { buildManifest } from './manifest.ts';

@@ -1,15 +1,9 @@
-import type { Queue } from 'bullmq';
 import { planNotices, removeScheduler, upsertScheduler } from '../../../jobs/schedules.ts';
 import { resolveCluster } from '../../config/resolve-cluster.ts';
 import { PachopsError } from '../../errors.ts';
-import { nextOccurrence, type ScheduleStore } from '../../operations/schedules.ts';
-import type { BotDeps, CommandRequest } from '../deps.ts';
+import { nextOccurrence } from '../../operations/schedules.ts';
+import type { BotDeps, CommandRequest, ScheduleDeps } from '../deps.ts';
 import type { PachCommand } from './parse.ts';
-
-export interface ScheduleDeps {
-  store: ScheduleStore;
-  queue: Queue;
-}
 
 async function requireApprover(deps: BotDeps, request: CommandRequest, what: string): Promise<void> {
   if (!(await deps.isApprover(request.userId)))
