@@ -7,13 +7,12 @@ import {
 import type { Logger } from 'pino';
 import { PachopsError } from '../errors.ts';
 import { compareKeys, listObjects, type ObjectEntry } from './listing.ts';
-import { AdaptiveLimit } from './mirror/adaptive-limit.ts';
 import { Copier } from './mirror/copier.ts';
 import {
   type CopyContext,
   type CopyTuning,
   copyObject,
-  DEFAULT_COPY_TUNING,
+  createCopyContext,
   SourceObjectMissing,
 } from './mirror/copy-object.ts';
 import type { ObjectListEntry } from './object-list.ts';
@@ -131,11 +130,7 @@ export async function copyListedObjects(options: CopyListedOptions): Promise<Res
     signal,
     log: options.log,
   });
-  const context: CopyContext = {
-    tuning: { ...DEFAULT_COPY_TUNING, ...options.tuning },
-    streamSlots: new AdaptiveLimit(4),
-    log: options.log,
-  };
+  const context = createCopyContext(options.tuning ?? {}, options.log);
   const present = seekable(listObjects(to));
   let previous: string | undefined;
   try {

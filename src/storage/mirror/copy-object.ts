@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { PachopsError } from '../../errors.ts';
 import { type Bucket, s3Error } from '../s3.ts';
 import { uploadStream } from '../upload.ts';
+import { AdaptiveLimit } from './adaptive-limit.ts';
 import { SOURCE_ETAG_METADATA } from './compare.ts';
 import { copySourceOf } from './copy-source.ts';
 import { copyInParts, effectivePartSize, PartCopyUnsupported } from './part-copy.ts';
@@ -35,6 +36,21 @@ export interface CopyContext {
   /** Bounds memory: each streamed multipart upload buffers up to two parts. */
   streamSlots?: { acquire(): Promise<() => void> };
   log?: Pick<Logger, 'warn'>;
+}
+
+/** Large streamed uploads at once in one run: each buffers two parts. */
+const STREAM_SLOTS = 4;
+
+/** A run's copy context: the tuning (defaults where unset) and its bound on large streamed uploads. */
+export function createCopyContext(tuning: Partial<CopyTuning>, log?: CopyContext['log']): CopyContext {
+  return {
+    tuning: {
+      multipartThreshold: tuning.multipartThreshold ?? DEFAULT_COPY_TUNING.multipartThreshold,
+      partSize: tuning.partSize ?? DEFAULT_COPY_TUNING.partSize,
+    },
+    streamSlots: new AdaptiveLimit(STREAM_SLOTS),
+    log,
+  };
 }
 
 export interface ObjectCopy {

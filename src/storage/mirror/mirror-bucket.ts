@@ -4,9 +4,8 @@ import { PachopsError } from '../../errors.ts';
 import { RESERVED_PREFIX } from '../layout.ts';
 import { concatObjectLists, deleteKeys, type ObjectListWriter, writeObjectList } from '../object-list.ts';
 import { type Bucket, canCopyServerSide } from '../s3.ts';
-import { AdaptiveLimit } from './adaptive-limit.ts';
 import { Copier } from './copier.ts';
-import { COPY_OBJECT_LIMIT, type CopyContext } from './copy-object.ts';
+import { createCopyContext } from './copy-object.ts';
 import { type KeyRange, planKeyRanges } from './key-ranges.ts';
 import { mirrorRange } from './mirror-range.ts';
 import { OrderedListWriter } from './ordered-list.ts';
@@ -52,9 +51,6 @@ export interface MirrorResult extends MirrorProgress {
   vanishedKeys: string[];
 }
 
-/** Large streamed uploads at once: each buffers two parts. */
-const STREAM_SLOTS = 4;
-
 /**
  * Copies every object of `source` that `target` lacks, by a streaming merge-join of the two sorted
  * listings, key range by key range, several at once; memory stays flat however large the bucket. Safe to
@@ -69,17 +65,11 @@ export async function mirrorBucket(options: MirrorOptions): Promise<MirrorResult
   const copier = new Copier({
     buckets: [source, target],
     concurrency: options.concurrency,
+    attempts: options.copyAttempts,
     signal,
     log: options.log,
   });
-  const context: CopyContext = {
-    tuning: {
-      multipartThreshold: Math.min(options.multipartThreshold ?? COPY_OBJECT_LIMIT, COPY_OBJECT_LIMIT),
-      partSize: options.partSize ?? 64 * 1024 ** 2,
-    },
-    streamSlots: new AdaptiveLimit(STREAM_SLOTS),
-    log: options.log,
-  };
+  const context = createCopyContext(options, options.log);
   const tracker = new ProgressTracker(ranges);
   const report = () => options.onProgress?.(tracker.snapshot(copier.limit.limit));
   const samples = { unverified: [] as string[], vanished: [] as string[] };
