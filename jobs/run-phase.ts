@@ -100,6 +100,7 @@ function phaseContext(
       mirror: (input) =>
         deps.shards!.mirror(ctx, {
           ...input,
+          phase: run.phase,
           flowId: `${operation.id}.${run.phase}.r${taken.runNumber}.a${run.attempt}`,
         }),
     },

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { PhaseName as PhaseNameSchema } from '../../src/config/schema.ts';
+import type { PhaseName } from '../../src/operations/model.ts';
 import type { MirrorProgress, MirrorResult } from '../../src/storage/mirror/mirror-bucket.ts';
 
 /** The queue of mirror shards and their collectors (one BullMQ flow per sharded mirror). */
@@ -14,7 +16,7 @@ const KeyRangeSchema = z.object({
 export const ShardJobData = z.object({
   operationId: z.string().min(1),
   cluster: z.string().min(1),
-  phase: z.enum(['precopy', 'mirror']),
+  phase: PhaseNameSchema,
   shard: z.number().int().nonnegative(),
   ranges: z.array(KeyRangeSchema).min(1),
   /** Where this shard writes its part of the object list (absent for precopy). */
@@ -38,7 +40,8 @@ export const shardListKey = (listKey: string, index: number) =>
   `${listKey}.shards/${String(index).padStart(4, '0')}`;
 
 export interface ShardedMirrorInput {
-  phase: 'precopy' | 'mirror';
+  /** The phase that mirrors (precopy, mirror, safety-backup): its shards stop when it no longer runs. */
+  phase: PhaseName;
   shards: number;
   /** The object list to write (mirror), joined from the shards' parts. */
   listKey?: string;

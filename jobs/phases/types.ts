@@ -40,7 +40,7 @@ export interface PhaseContext {
    */
   progress(text: string, fraction?: number): void;
   /** Mirrors as a flow of shard jobs on the queue (`mirror.shards` > 1); absent outside a worker (CLI). */
-  shards?: { mirror(input: Omit<ShardedMirrorInput, 'flowId'>): Promise<ShardedMirrorResult> };
+  shards?: { mirror(input: Omit<ShardedMirrorInput, 'flowId' | 'phase'>): Promise<ShardedMirrorResult> };
   /** Persists part of the operation's state, so that a retry continues where this run stopped. */
   saveState(patch: Partial<OperationState>): Promise<void>;
 }

@@ -4,7 +4,7 @@ import { chunkObjectKeys } from '../../../src/postgres/inspect.ts';
 import { findMissingKeys } from '../../../src/storage/consistency.ts';
 import { changedObjectKey, objectListKey } from '../../../src/storage/layout.ts';
 import { writeManifest } from '../../../src/storage/manifest.ts';
-import { mirrorBucket } from '../../../src/storage/mirror/mirror-bucket.ts';
+import { type MirrorResult, mirrorBucket } from '../../../src/storage/mirror/mirror-bucket.ts';
 import {
   describeMirrorProgress,
   type MirrorProgress,
@@ -46,23 +46,8 @@ export async function mirrorInto(
   ctx: PhaseContext,
   backupId: string,
 ): Promise<{ mirror: MirrorRecord; details: string[]; elapsedMs: number }> {
-  const { services } = ctx;
   const listKey = objectListKey(backupId);
-  const onProgress = (p: MirrorProgress) => ctx.progress(describeMirrorProgress(p), mirrorFraction(p));
-  const { shards } = ctx.cluster.mirror;
-  const result =
-    shards > 1 && ctx.shards
-      ? await ctx.shards.mirror({ phase: 'mirror', shards, listKey, onProgress })
-      : await mirrorBucket({
-          source: services.source,
-          target: services.backup,
-          changedKeyFor: changedObjectKey,
-          objectListKey: listKey,
-          ...ctx.cluster.mirror,
-          signal: ctx.signal,
-          log: ctx.log,
-          onProgress,
-        });
+  const result = await mirrorToBackup(ctx, { listKey });
   const consistency = await checkConsistency(ctx, listKey);
   const mirror: MirrorRecord = {
     objects: result.listed - result.vanished,
@@ -102,4 +87,29 @@ async function checkConsistency(ctx: PhaseContext, listKey: string) {
   const { postgres } = ctx.cluster;
   const database = postgres.metadataDatabase ?? postgres.databases[0];
   return findMissingKeys(chunkObjectKeys(postgres, database), readObjectList(ctx.services.backup, listKey));
+}
+
+/**
+ * Mirrors the cluster's bucket into its backup bucket: in shards on the queue when `mirror.shards` > 1
+ * (and a worker runs the phase), else here; progress to the phase's message (`label` after it).
+ */
+export async function mirrorToBackup(
+  ctx: PhaseContext,
+  options: { listKey?: string; label?: string },
+): Promise<MirrorResult | ShardedMirrorResult> {
+  const suffix = options.label ? ` ${options.label}` : '';
+  const onProgress = (p: MirrorProgress) =>
+    ctx.progress(`${describeMirrorProgress(p)}${suffix}`, mirrorFraction(p));
+  const { shards } = ctx.cluster.mirror;
+  if (shards > 1 && ctx.shards) return ctx.shards.mirror({ shards, listKey: options.listKey, onProgress });
+  return mirrorBucket({
+    source: ctx.services.source,
+    target: ctx.services.backup,
+    changedKeyFor: changedObjectKey,
+    objectListKey: options.listKey,
+    ...ctx.cluster.mirror,
+    signal: ctx.signal,
+    log: ctx.log,
+    onProgress,
+  });
 }

@@ -1,12 +1,6 @@
 import { formatBytes, formatCount, formatDuration } from '../../../src/format.ts';
-import { changedObjectKey } from '../../../src/storage/layout.ts';
-import { mirrorBucket } from '../../../src/storage/mirror/mirror-bucket.ts';
-import {
-  describeMirrorProgress,
-  type MirrorProgress,
-  mirrorFraction,
-} from '../../../src/storage/mirror/progress.ts';
 import type { Phase } from '../types.ts';
+import { mirrorToBackup } from './mirror.ts';
 
 /**
  * Mirrors the bucket while Pachyderm still runs, so that the paused `mirror` only copies what was
@@ -16,21 +10,7 @@ import type { Phase } from '../types.ts';
 export const precopyPhase: Phase = {
   name: 'precopy',
   async run(ctx) {
-    const onProgress = (p: MirrorProgress) =>
-      ctx.progress(`${describeMirrorProgress(p)} (cluster live)`, mirrorFraction(p));
-    const { shards } = ctx.cluster.mirror;
-    const result =
-      shards > 1 && ctx.shards
-        ? await ctx.shards.mirror({ phase: 'precopy', shards, onProgress })
-        : await mirrorBucket({
-            source: ctx.services.source,
-            target: ctx.services.backup,
-            changedKeyFor: changedObjectKey,
-            ...ctx.cluster.mirror,
-            signal: ctx.signal,
-            log: ctx.log,
-            onProgress,
-          });
+    const result = await mirrorToBackup(ctx, { label: '(cluster live)' });
     await ctx.saveState({
       precopy: {
         listed: result.listed,
