@@ -6,6 +6,7 @@ import type { PostgresTarget } from '../../src/postgres/connection.ts';
 import type { PgServer } from '../../test/harness/postgres.ts';
 import type { DumpChildInput } from '../dump-child.ts';
 import { lastJsonLine, type Measured, measureOrThrow } from './measure.ts';
+import { productNodeEnv } from './node-env.ts';
 import { type BenchServer, bucketTarget } from './servers.ts';
 
 /** One measured dump: GNU time's figures and the dump's size. */
@@ -69,7 +70,7 @@ export async function dumpToBucket(
   const measured = await measureOrThrow('pachops dump', {
     command: process.execPath,
     args: [fileURLToPath(new URL('../dump-child.ts', import.meta.url))],
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_OPTIONS: '' },
+    env: productNodeEnv(),
     stdin: JSON.stringify(input),
   });
   return pick(measured, lastJsonLine<{ bytes: number }>(measured.stdout).bytes);

@@ -7,6 +7,7 @@ import type { CopyLoopInput } from '../copy-loop-child.ts';
 import type { MirrorChildInput, MirrorChildOutput } from '../mirror-child.ts';
 import type { EngineTuning } from './engine-options.ts';
 import { type ChildRun, lastJsonLine, type Measured, measureOrThrow } from './measure.ts';
+import { productNodeEnv } from './node-env.ts';
 import {
   type AwsProfile,
   awsCopied,
@@ -40,12 +41,12 @@ export interface Contender {
 
 const child = (name: string) => fileURLToPath(new URL(`../${name}`, import.meta.url));
 
-/** A Node child of this repository (Node 24, the same binary as the parent). */
+/** A Node child of this repository (Node 24, the same binary as the parent), run as the product runs. */
 function nodeChild(script: string, input: unknown): ChildRun {
   return {
     command: process.execPath,
     args: [child(script)],
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_OPTIONS: '' },
+    env: productNodeEnv(),
     stdin: JSON.stringify(input),
   };
 }

@@ -9,9 +9,22 @@ export interface ObjectEntry {
   etag: string;
 }
 
-/** S3 lists keys in UTF-8 byte order; JavaScript's `<` compares UTF-16 units, which differs above U+FFFF. */
+/**
+ * S3 lists keys in UTF-8 byte order. JavaScript's `<` compares UTF-16 units, which agrees with it except
+ * where a surrogate (U+D800–DFFF, half of a character above U+FFFF) meets U+E000–FFFF: up to the first
+ * difference the units are compared directly (no allocation: this runs for every listed key), and only a
+ * difference at or above U+D800 is settled by the UTF-8 bytes (rare: keys are mostly ASCII).
+ */
 export function compareKeys(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+  const length = Math.min(a.length, b.length);
+  for (let i = 0; i < length; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    if (x < 0xd800 && y < 0xd800) return x - y;
+    return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+  }
+  return a.length - b.length;
 }
 
 export function stripQuotes(etag: string | undefined): string {

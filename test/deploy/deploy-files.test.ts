@@ -9,6 +9,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
+import { PRODUCT_NODE_OPTIONS } from '../../bench/lib/node-env.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import { ConfigSchema } from '../../src/config/schema.ts';
 import { USAGE } from '../../src/slack/commands/parse.ts';
@@ -306,6 +307,15 @@ describe('deploy/Dockerfile', () => {
     expect(ops(final, 'COPY')).toEqual(expect.arrayContaining(['src ./src', 'jobs ./jobs']));
     expect(JSON.parse(ops(final, 'CMD').at(-1)!)).toEqual(['node', 'src/bot.ts']);
     expect(ops(final, 'HEALTHCHECK').at(-1)).toMatch(/process\.env\.PORT \|\| 3000\) \+ '\/healthz'/);
+  });
+
+  test('runs Node with the options the benchmarks measure pachops with', () => {
+    const env = ops(final, 'ENV').join(' ');
+    expect(env).toContain(`NODE_OPTIONS=${PRODUCT_NODE_OPTIONS}`);
+    expect(env).toMatch(/NODE_COMPILE_CACHE=\/tmp\//);
+    const scripts = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts;
+    for (const name of ['bot', 'worker', 'pachops'])
+      expect(scripts[name]).toContain(`node ${PRODUCT_NODE_OPTIONS} `);
   });
 
   test('every RUN is valid sh', () => {

@@ -41,3 +41,32 @@ test('keys compare in UTF-8 byte order, as S3 lists them', () => {
   expect(compareKeys('\uE000', '\u{1F600}')).toBeLessThan(0);
   expect('\uE000' < '\u{1F600}').toBe(false);
 });
+
+test('the fast comparison agrees with UTF-8 byte order on random keys, prefixes and surrogates', () => {
+  const alphabet = [
+    'a',
+    'b',
+    '/',
+    '.',
+    '0',
+    'f',
+    'é',
+    '\u00ff',
+    '\u0800',
+    '\uE000',
+    '\uFFFD',
+    '\u{1F600}',
+    '\u{10000}',
+  ];
+  const bytes = (a: string, b: string) => Math.sign(Buffer.compare(Buffer.from(a), Buffer.from(b)));
+  let seed = 7;
+  const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % alphabet.length;
+  const key = () => Array.from({ length: 1 + (next() % 6) }, () => alphabet[next()]).join('');
+  for (let i = 0; i < 2000; i++) {
+    const a = key();
+    const b = i % 3 === 0 ? a + key() : key();
+    expect([a, b, Math.sign(compareKeys(a, b))]).toEqual([a, b, bytes(a, b)]);
+    expect(Math.sign(compareKeys(b, a))).toBe(bytes(b, a));
+  }
+  expect(compareKeys('chunk/ab', 'chunk/ab')).toBe(0);
+});
