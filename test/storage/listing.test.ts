@@ -60,7 +60,10 @@ test('the fast comparison agrees with UTF-8 byte order on random keys, prefixes 
   ];
   const bytes = (a: string, b: string) => Math.sign(Buffer.compare(Buffer.from(a), Buffer.from(b)));
   let seed = 7;
-  const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % alphabet.length;
+  const next = () => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed % alphabet.length;
+  };
   const key = () => Array.from({ length: 1 + (next() % 6) }, () => alphabet[next()]).join('');
   for (let i = 0; i < 2000; i++) {
     const a = key();
