@@ -118,7 +118,9 @@ export function buildProgram(run: (action: (ctx: CliContext) => Promise<number>)
     .action((o) => run((ctx) => runAuditCommand(ctx, { cluster: o.cluster, limit: o.limit })));
   program
     .command('abort')
-    .description('end an operation; a paused cluster is resumed first')
+    .description(
+      'stop its running phase (as [Abort] does) and end the operation; a paused cluster is resumed first',
+    )
     .argument('<operation-id>')
     .option('--yes', 'confirm', false)
     .action((id, o) => run((ctx) => runAbortCommand(ctx, id, o.yes)));

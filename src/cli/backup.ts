@@ -7,6 +7,7 @@ import type { StateStore } from '../operations/store.ts';
 import { createCliPorts } from './cli-reporter.ts';
 import { type CliContext, EXIT } from './context.ts';
 import { createLocalRunner } from './run-local.ts';
+import { stopRunningPhase } from './stop-running.ts';
 
 export interface BackupFlags {
   cluster?: string;
@@ -66,14 +67,16 @@ export async function runRetryCommand(ctx: CliContext, operationId: string, yes:
   });
 }
 
-/** `pachops abort <operation>`: ends it; a paused cluster is resumed first. */
+/** `pachops abort <operation>`: stops a running phase, ends the operation; a paused cluster is resumed first. */
 export async function runAbortCommand(ctx: CliContext, operationId: string, yes: boolean): Promise<number> {
   if (!yes)
     throw new PachopsError('APPROVAL_REQUIRED', 'pass --yes to abort (a paused cluster is resumed first)', {
       permanent: true,
     });
   return withRunner(ctx, ['aborted'], async (store, runner, track) => {
-    const operation = await activeOperation(store, operationId);
+    let operation = await activeOperation(store, operationId);
+    await stopRunningPhase(ctx, store, operation);
+    operation = await activeOperation(store, operationId);
     track(operation.id);
     await store.audit({
       operationId,

@@ -49,5 +49,7 @@ export function mayDecide(input: {
 
 /** Slack mention syntax for a user or a user group. */
 export function mention(id: string): string {
+  // Not a Slack id: someone acting from the terminal (`cli:alice`) or a schedule, named as they are.
+  if (!/^[UWS][A-Z0-9]+$/.test(id)) return `\`${id}\``;
   return id.startsWith('S') ? `<!subteam^${id}>` : `<@${id}>`;
 }

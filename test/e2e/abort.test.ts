@@ -12,6 +12,7 @@ import {
   waitForFinish,
   waitForPrompt,
 } from '../harness/drive.ts';
+import { pachops } from '../harness/restore-helpers.ts';
 import { CHANNELS, type Scenario, startScenario, USERS } from '../harness/scenario.ts';
 import type { SlackMessage } from '../harness/slack/types.ts';
 import { stackEnv } from '../harness/stack-env.ts';
@@ -152,6 +153,47 @@ test('an approver aborts the running mirror: the thread says how far it got, and
   expect(copiedAfter).toBeGreaterThan(0);
   expect(copiedBefore + copiedAfter).toBeLessThanOrEqual(listed);
 }, 180_000);
+
+test('`pachops abort` while a phase runs: asks it to stop, waits for it, then resumes the cluster and ends the operation', async () => {
+  const release = scenario.kube.stuckPods('app=pachw');
+  try {
+    const parent = await requestBackup(scenario, USERS.requester);
+    await approvePhases(scenario, parent.ts, USERS.approver, ['pause']);
+    const running = await waitForRunning(parent.ts, 'pause', /waiting: /);
+    const [{ id }] = await queryState<{ id: string }>(
+      scenario,
+      'SELECT id FROM operations WHERE thread_ts = $1',
+      parent.ts,
+    );
+    const result = await pachops(scenario, ['abort', id, '--yes']);
+    expect(result).toMatchObject({ code: 0 });
+    // Stopped first (nothing else touched the cluster while it ran), then the way out of the pause.
+    expect(result.stdout).toMatch(/^pause is running: asked it to stop…\npause stopped\.\n[\s\S]*resume +✓/);
+    expect(phaseMessage(parent.ts, running.ts).text).toMatch(
+      /^pause aborted by `cli:[^`]+`; it had got to: /,
+    );
+    expect((await waitForFinish(scenario, parent.ts, 10_000)).text).toMatch(/aborted/);
+    const audit = await queryState<{ actor: string; action: string }>(
+      scenario,
+      'SELECT actor, action FROM audit WHERE operation_id = $1 ORDER BY id',
+      id,
+    );
+    const actions = audit.map((a) => a.action);
+    const requested = actions.indexOf('pause.abort-requested');
+    expect(audit[requested]!.actor).toMatch(/^cli:/);
+    expect(actions.indexOf('pause.aborted')).toBeGreaterThan(requested);
+    expect(actions.indexOf('operation.abort')).toBeGreaterThan(actions.indexOf('pause.aborted'));
+    expect(actions.lastIndexOf('resume.started')).toBeGreaterThan(actions.indexOf('operation.abort'));
+    const [operation] = await queryState<{ status: string }>(
+      scenario,
+      'SELECT status FROM operations WHERE id = $1',
+      id,
+    );
+    expect(operation!.status).toBe('aborted');
+  } finally {
+    release();
+  }
+}, 120_000);
 
 function count(text: string): number {
   return Number(text.replace(/,/g, ''));
