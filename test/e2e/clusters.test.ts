@@ -6,6 +6,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { clickReply, commandReply, requestBackup } from '../harness/drive.ts';
+import { pachops, submitRestoreForm } from '../harness/restore-helpers.ts';
 import { APPROVER_GROUP, CHANNELS, type Scenario, startScenario, USERS } from '../harness/scenario.ts';
 import type { SlackMessage } from '../harness/slack/slack-standin.ts';
 import { stackEnv } from '../harness/stack-env.ts';
@@ -154,3 +155,20 @@ test("staging's backup: its own approvers are asked, prod's approvers are refuse
   expect(scenario.slack.messages(CHANNELS.users)).toEqual([]);
   expect(scenario.slack.messages(CHANNELS.ops)).toEqual([]);
 });
+
+test("a restore into staging is refused on the form when requested from prod's ops channel", async () => {
+  const taken = await pachops(scenario, ['backup', '--cluster', 'prod', '--yes']);
+  const backupId = /backup (prod-\S+) complete and verified/.exec(taken.stdout)?.[1];
+  if (taken.code !== 0 || !backupId) throw new Error(`the backup failed:\n${taken.stdout}${taken.stderr}`);
+  const before = await operationCount();
+  const form = await submitRestoreForm(scenario, backupId, {
+    cluster: 'staging',
+    db_suffix: '_s1',
+    bucket: `${scenario.names.source}-s1`,
+  });
+  expect(form.submitted.outcome).toBe('errors');
+  expect(form.submitted.errors).toEqual({
+    cluster: `restores of staging are requested in #${CHANNELS.stagingOps} only`,
+  });
+  expect(await operationCount()).toBe(before);
+}, 60_000);
