@@ -164,5 +164,5 @@ async function notify(deps: ScheduleDeps, schedules: ScheduleStore, job: Job): P
     },
     cluster.announce.template,
   );
-  for (const channel of deps.config.slack.announceChannels) await deps.post(channel, text);
+  for (const channel of cluster.slack.announceChannels) await deps.post(channel, text);
 }

@@ -1,5 +1,6 @@
 import { setTimeout } from 'node:timers/promises';
 import type { Queue } from 'bullmq';
+import { approversFor } from '../src/config/cluster-slack.ts';
 import { formatDuration } from '../src/format.ts';
 import { mention } from '../src/operations/approval-policy.ts';
 import type { Operation } from '../src/operations/model.ts';
@@ -52,7 +53,7 @@ async function watchPause(deps: RunnerDeps, operation: Operation, now: Date): Pr
   }
   if (pausedMs >= escalateAfterMinutes * 60_000 && !done.escalatedAt) {
     await record('escalatedAt', 'watchdog.escalate');
-    const approvers = deps.config.slack.approvers.map(mention).join(' ');
+    const approvers = approversFor(deps.config, operation.cluster).map(mention).join(' ');
     await deps.reporter.alert(
       operation,
       `:rotating_light: ${approvers} ${operation.cluster} has been paused for ${paused}. Approve the next phase, retry, or \`/pach resume ${operation.cluster}\`.`,

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../errors.ts';
+import { type ClusterSlack, mergeClusterSlack } from './cluster-slack.ts';
 import { ConfigSchema, type FileCluster, type FileConfig, type S3LocationConfig } from './schema.ts';
 
 export interface S3Target {
@@ -13,8 +14,11 @@ export interface S3Target {
   credentials?: { accessKeyId: string; secretAccessKey: string };
 }
 
-export interface ClusterConfig extends Omit<FileCluster, 'objectStore' | 'backup' | 'postgres' | 'helm'> {
+export interface ClusterConfig
+  extends Omit<FileCluster, 'slack' | 'objectStore' | 'backup' | 'postgres' | 'helm'> {
   name: string;
+  /** Its own `slack.*` keys over the global ones (src/config/cluster-slack.ts). */
+  slack: ClusterSlack;
   postgres: Omit<FileCluster['postgres'], 'passwordEnv'> & { password?: string };
   objectStore: S3Target;
   backup: S3Target;
@@ -67,7 +71,7 @@ export function parseConfig(text: string, env: Env, source = 'config'): Config {
   const file = parsed.data;
   const clusters: Record<string, ClusterConfig> = {};
   for (const [name, cluster] of Object.entries(file.clusters)) {
-    clusters[name] = resolveCluster(name, cluster, env);
+    clusters[name] = resolveCluster(name, cluster, file.slack, env);
   }
   return {
     ...file,
@@ -83,12 +87,18 @@ function formatIssues(issues: z.core.$ZodIssue[]): string {
     .join('; ');
 }
 
-function resolveCluster(name: string, cluster: FileCluster, env: Env): ClusterConfig {
+function resolveCluster(
+  name: string,
+  cluster: FileCluster,
+  slack: FileConfig['slack'],
+  env: Env,
+): ClusterConfig {
   const key = `clusters.${name}`;
   const { passwordEnv, ...postgres } = cluster.postgres;
   return {
     ...cluster,
     name,
+    slack: mergeClusterSlack(slack, cluster.slack),
     postgres: {
       ...postgres,
       password: passwordEnv ? readSecret(env, passwordEnv, `${key}.postgres.passwordEnv`) : undefined,

@@ -130,8 +130,25 @@ export const MirrorSchema = z
   })
   .strict();
 
+/** A cluster's own Slack settings; each key absent takes the global `slack.*` one. */
+const ClusterSlackSchema = z
+  .object({
+    /** Where `/pach … <this cluster>` is accepted; [] = anywhere. */
+    opsChannels: z.array(SlackChannel).optional(),
+    /** The users' channels told of this cluster's outages; [] = none. */
+    announceChannels: z.array(SlackChannel).optional(),
+    /** Who may approve this cluster's phases (and resume, schedule, abort). */
+    approvers: z.array(SlackPrincipal).min(1, 'name at least one approver').optional(),
+    /** Who may request this cluster's operations; [] = anyone in its ops channels. */
+    requesters: z.array(SlackPrincipal).optional(),
+    allowSelfApproval: z.boolean().optional(),
+  })
+  .strict();
+
 const ClusterSchema = z
   .object({
+    /** Channels and people for this cluster, over the global `slack` ones. */
+    slack: ClusterSlackSchema.default({}),
     kubernetes: z.object({ context: z.string().optional(), namespace: z.string().min(1) }).strict(),
     pause: z
       .object({

@@ -17,7 +17,8 @@ export interface AbortClick {
   /** The run the button was shown for. */
   run: number;
   userId: string;
-  isApprover: (userId: string) => Promise<boolean>;
+  /** Whether the user may approve this cluster's operations. */
+  isApprover: (cluster: string, userId: string) => Promise<boolean>;
 }
 
 /**
@@ -69,7 +70,7 @@ async function refusal(deps: FlowDeps, click: AbortClick): Promise<string | unde
     operation,
     decision: 'abort',
     userId: click.userId,
-    isApprover: await click.isApprover(click.userId),
+    isApprover: await click.isApprover(operation.cluster, click.userId),
   });
   if (!allowed.allowed) return `Not allowed: ${allowed.reason}. Nothing was stopped.`;
   if (operation.finishedAt) return `Operation ${operation.id} has already ended (${operation.status}).`;

@@ -1,3 +1,4 @@
+import { slackFor } from '../config/cluster-slack.ts';
 import type { ClusterConfig, Config } from '../config/load.ts';
 import type { Operation, PhaseName } from './model.ts';
 import type { Decision } from './prompts.ts';
@@ -17,7 +18,8 @@ export function needsApproval(cluster: ClusterConfig, phase: PhaseName): boolean
 export type Refusal = { allowed: false; reason: string } | { allowed: true };
 
 /**
- * Who may click what. Going forward (approve, retry) takes an approver other than the requester (unless
+ * Who may click what, by the operation's cluster's approvers and allowSelfApproval (its own, else the
+ * global ones). Going forward (approve, retry) takes an approver other than the requester (unless
  * allowSelfApproval). Stopping (reject, abort) and bringing the cluster back (resume) take an approver or
  * the requester: the safe direction should never wait for a second person.
  */
@@ -29,22 +31,26 @@ export function mayDecide(input: {
   isApprover: boolean;
 }): Refusal {
   const { config, operation, decision, userId, isApprover } = input;
+  const { approvers, allowSelfApproval } = slackFor(config, operation.cluster);
   const isRequester = operation.requestedBy === userId;
   const forward = decision === 'approve' || decision === 'retry';
   if (forward) {
     if (!isApprover)
       return {
         allowed: false,
-        reason: `only approvers can ${decision}: ${config.slack.approvers.map(mention).join(', ')}`,
+        reason: `only approvers can ${decision}: ${approvers.map(mention).join(', ')} (the approvers of ${operation.cluster})`,
       };
-    if (isRequester && !config.slack.allowSelfApproval) {
+    if (isRequester && !allowSelfApproval) {
       return { allowed: false, reason: 'you requested this operation; another approver has to approve it' };
     }
     return { allowed: true };
   }
   if (isApprover || isRequester) return { allowed: true };
-  const who = [...config.slack.approvers.map(mention), `the requester ${mention(operation.requestedBy)}`];
-  return { allowed: false, reason: `only approvers or the requester can ${decision}: ${who.join(', ')}` };
+  const who = [...approvers.map(mention), `the requester ${mention(operation.requestedBy)}`];
+  return {
+    allowed: false,
+    reason: `only approvers or the requester can ${decision}: ${who.join(', ')} (for ${operation.cluster})`,
+  };
 }
 
 /** Slack mention syntax for a user or a user group. */

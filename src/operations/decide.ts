@@ -17,7 +17,8 @@ export async function decide(
     promptId: string;
     decision: Decision;
     userId: string;
-    isApprover: (userId: string) => Promise<boolean>;
+    /** Whether the user may approve this cluster's operations. */
+    isApprover: (cluster: string, userId: string) => Promise<boolean>;
   },
 ): Promise<DecisionOutcome> {
   const prompt = await deps.prompts.get(input.promptId);
@@ -28,7 +29,7 @@ export async function decide(
     operation,
     decision: input.decision,
     userId: input.userId,
-    isApprover: await input.isApprover(input.userId),
+    isApprover: await input.isApprover(operation.cluster, input.userId),
   });
   if (!allowed.allowed) return { ok: false, text: `Not allowed: ${allowed.reason}. Nothing was started.` };
   if (operation.finishedAt)

@@ -1,4 +1,5 @@
 import type { webApi } from '@slack/bolt';
+import { slackFor } from '../config/cluster-slack.ts';
 import type { Config } from '../config/load.ts';
 import type { Logger } from '../log.ts';
 import type { Operation } from '../operations/model.ts';
@@ -6,7 +7,8 @@ import type { Announcer } from '../operations/ports.ts';
 import type { StateStore } from '../operations/store.ts';
 
 /**
- * The users' channels in Slack: the notice is posted once per `announceChannels` channel, its ts kept in
+ * The users' channels in Slack: the notice is posted once in each of the cluster's `announceChannels`
+ * (its own, else the global ones), its ts kept in
  * the operation's state, and replaced in place after that (estimate changed, cluster back, called off).
  */
 export class SlackAnnouncer implements Announcer {
@@ -27,7 +29,7 @@ export class SlackAnnouncer implements Announcer {
       return;
     }
     const announcements: { channel: string; ts: string }[] = [];
-    for (const channel of this.deps.config.slack.announceChannels) {
+    for (const channel of slackFor(this.deps.config, operation.cluster).announceChannels) {
       const result = await client.chat
         .postMessage({ channel, text })
         .catch((error) => this.warn(error, channel));

@@ -9,7 +9,7 @@ import { registerAbortRunning } from './actions/abort-running.ts';
 import { registerPromptButtons } from './actions/prompt-buttons.ts';
 import { createAfterAck } from './after-ack.ts';
 import { SlackAnnouncer } from './announcer.ts';
-import { createMembershipCheck } from './approvers.ts';
+import { createClusterRoles } from './approvers.ts';
 import { toBoltLogger } from './bolt-logger.ts';
 import { registerPachCommand } from './commands/pach.ts';
 import type { BotDeps, ScheduleDeps } from './deps.ts';
@@ -74,10 +74,7 @@ export function createSlackApp(options: SlackAppOptions): { app: App; deps: BotD
     reporter,
     announcer: new SlackAnnouncer({ client: app.client, config, store: options.store, log }),
     log,
-    isApprover: createMembershipCheck(app.client, config.slack.approvers, log),
-    isRequester: config.slack.requesters.length
-      ? createMembershipCheck(app.client, config.slack.requesters, log)
-      : async () => true,
+    ...createClusterRoles(app.client, config, log),
     schedules: options.schedules,
     afterAck: createAfterAck(),
     backupBucket: (cluster) => {

@@ -4,6 +4,7 @@ import type { ClusterConfig } from '../config/load.ts';
 import type { FlowDeps } from '../operations/advance.ts';
 import type { ScheduleStore } from '../operations/schedules.ts';
 import type { Bucket } from '../storage/s3.ts';
+import type { ClusterRoleCheck } from './approvers.ts';
 
 /** Scheduled backups: where schedules are kept, and the queue whose job schedulers fire them. */
 export interface ScheduleDeps {
@@ -13,9 +14,10 @@ export interface ScheduleDeps {
 
 /** What the Slack handlers use. They record and enqueue; cluster work happens in the worker. */
 export interface BotDeps extends FlowDeps {
-  isApprover(userId: string): Promise<boolean>;
-  /** `slack.requesters` (empty: anyone in an ops channel). */
-  isRequester(userId: string): Promise<boolean>;
+  /** The cluster's `slack.approvers` (its own, else the global ones). */
+  isApprover: ClusterRoleCheck;
+  /** The cluster's `slack.requesters` (empty: anyone in an ops channel). */
+  isRequester: ClusterRoleCheck;
   /** The backup bucket of a cluster, for `/pach list` and `/pach show` (read-only). */
   backupBucket(cluster: ClusterConfig): Bucket;
   /** Scheduled backups: the state database's schedules and the queue's schedulers. */

@@ -1,4 +1,5 @@
 import type { webApi } from '@slack/bolt';
+import { slackFor } from '../config/cluster-slack.ts';
 import type { Config } from '../config/load.ts';
 import type { Logger } from '../log.ts';
 import { isAbortable } from '../operations/abort-phase.ts';
@@ -156,7 +157,7 @@ export class SlackReporter implements Reporter {
       phase,
       title,
       description,
-      approvers: this.deps.config.slack.approvers,
+      approvers: slackFor(this.deps.config, operation.cluster).approvers,
       prompt,
       position: `phase ${index + 1} of ${phases.length}`,
     });
@@ -208,7 +209,7 @@ export class SlackReporter implements Reporter {
       .then((r) => r.permalink)
       .catch(() => undefined);
     const text = allClearText(operation, permalink);
-    for (const channel of this.deps.config.slack.announceChannels) {
+    for (const channel of slackFor(this.deps.config, operation.cluster).announceChannels) {
       await this.quietly(
         'all-clear',
         async () => void (await this.deps.client.chat.postMessage({ channel, text })),

@@ -5,7 +5,7 @@
  * one who typed or clicked only, and starts nothing.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { click, requestBackup, waitForPrompt } from '../harness/drive.ts';
+import { click, commandReply, requestBackup, waitForPrompt } from '../harness/drive.ts';
 import { CHANNELS, type Scenario, startScenario, USERS } from '../harness/scenario.ts';
 import { type SlackMessage, signSlackRequest } from '../harness/slack/slack-standin.ts';
 import { stackEnv } from '../harness/stack-env.ts';
@@ -72,17 +72,8 @@ async function effects() {
   };
 }
 
-/** Types `/pach <text>` as `userId` and resolves with the ephemeral answer only that user sees. */
-async function ephemeralReply(userId: string, text: string, channelId = CHANNELS.ops): Promise<string> {
-  const seen = scenario.slack.ephemerals({ userId }).length;
-  const reply = await scenario.slack.command(scenario.bot!.url, { userId, channelId, text });
-  expect(reply.status).toBe(200);
-  const answer = await scenario.slack.waitFor(() => scenario.slack.ephemerals({ userId })[seen], {
-    what: `an ephemeral answer to /pach ${text}`,
-  });
-  expect(answer.channel).toBe(channelId);
-  return answer.text;
-}
+const ephemeralReply = (userId: string, text: string, channelId?: string) =>
+  commandReply(scenario, userId, text, channelId);
 
 test('a forged signature and a replayed request get 401 and start nothing', async () => {
   const before = await effects();

@@ -16,22 +16,67 @@ export const PHASE_TITLES: Record<string, RegExp> = {
   health: /Approval needed: Check the restored cluster/,
 };
 
-/** Types `/pach <text>` in the ops channel and waits for the parent message of the new operation. */
+/** Types `/pach <text>` in an ops channel and waits for the parent message of the new operation. */
 export async function requestBackup(
   scenario: Scenario,
   userId: string,
   text = 'backup prod',
+  channelId = CHANNELS.ops,
 ): Promise<SlackMessage> {
   // A parent carries thread_ts (its own ts) once it has replies, as in Slack.
   const parents = () =>
-    scenario.slack.messages(CHANNELS.ops).filter((m) => !m.thread_ts || m.thread_ts === m.ts);
+    scenario.slack.messages(channelId).filter((m) => !m.thread_ts || m.thread_ts === m.ts);
   const before = parents().length;
-  const reply = await scenario.slack.command(scenario.bot!.url, { userId, channelId: CHANNELS.ops, text });
+  const reply = await scenario.slack.command(scenario.bot!.url, { userId, channelId, text });
   if (reply.status !== 200) throw new Error(`/pach ${text}: HTTP ${reply.status} ${reply.text}`);
   return scenario.slack.waitFor(() => parents()[before], {
     timeoutMs: 10_000,
     what: `the parent message of /pach ${text}`,
   });
+}
+
+/** Sends a request as `userId` (it must get HTTP 200) and resolves with the next ephemeral message they see. */
+async function nextEphemeral(
+  scenario: Scenario,
+  userId: string,
+  what: string,
+  send: () => Promise<{ status: number; text: string }>,
+) {
+  const seen = scenario.slack.ephemerals({ userId }).length;
+  const reply = await send();
+  if (reply.status !== 200) throw new Error(`${what}: HTTP ${reply.status} ${reply.text}`);
+  return scenario.slack.waitFor(() => scenario.slack.ephemerals({ userId })[seen], {
+    what: `an ephemeral answer to ${what}`,
+  });
+}
+
+/** Types `/pach <text>` as `userId` and resolves with the ephemeral answer only that user sees. */
+export async function commandReply(
+  scenario: Scenario,
+  userId: string,
+  text: string,
+  channelId = CHANNELS.ops,
+): Promise<string> {
+  const answer = await nextEphemeral(scenario, userId, `/pach ${text}`, () =>
+    scenario.slack.command(scenario.bot!.url, { userId, channelId, text }),
+  );
+  if (answer.channel !== channelId) throw new Error(`/pach ${text}: answered in ${answer.channel}`);
+  return answer.text;
+}
+
+/** Clicks a button as `userId` and resolves with the ephemeral answer only that user sees. */
+export async function clickReply(
+  scenario: Scenario,
+  userId: string,
+  message: SlackMessage,
+  actionId: string,
+  channelId = CHANNELS.ops,
+): Promise<string> {
+  const click = { userId, channelId, messageTs: message.ts, actionId };
+  const answer = await nextEphemeral(scenario, userId, `${actionId} by ${userId}`, () =>
+    scenario.slack.click(scenario.bot!.url, click),
+  );
+  return answer.text;
 }
 
 /** The newest message in the thread that still offers a button with this action id (and matches `text`). */

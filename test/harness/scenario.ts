@@ -27,8 +27,17 @@ export const USERS = {
   approver: 'U0APPROVER',
   groupMember: 'U0GROUPIE',
   outsider: 'U0OUTSIDER',
+  /** For a second cluster's own approvers (ScenarioOptions.clusterSlack). */
+  stagingApprover: 'U0STAGER',
 };
-export const CHANNELS = { ops: 'C0OPS', users: 'C0USERS', random: 'C0RANDOM' };
+export const CHANNELS = {
+  ops: 'C0OPS',
+  users: 'C0USERS',
+  random: 'C0RANDOM',
+  /** For a second cluster's own channels (ScenarioOptions.clusterSlack). */
+  stagingOps: 'C0STAGEOPS',
+  stagingUsers: 'C0STAGEUSERS',
+};
 export const APPROVER_GROUP = 'S0SRE';
 const REPO = new URL('../..', import.meta.url).pathname;
 
@@ -65,6 +74,12 @@ export interface ScenarioOptions {
   mirror?: Record<string, unknown>;
   /** The `schedules` section. Default: notices 24 h and 15 min ahead, 10 min grace. */
   schedules?: { noticeLeadMinutes?: number[]; missedGraceMinutes?: number };
+  /**
+   * `clusters.<name>.slack` per cluster. A name other than `prod` adds a cluster of that name on the same
+   * installation as prod (its databases, buckets and namespace): enough for a second cluster's own
+   * channels and approvers, as long as the two do not run at once.
+   */
+  clusterSlack?: Record<string, Record<string, unknown>>;
 }
 
 export interface Scenario {
@@ -127,12 +142,19 @@ export async function startScenario(options: ScenarioOptions): Promise<Scenario>
     },
   });
   const slack = await startSlack({
-    channels: { [CHANNELS.ops]: 'ops', [CHANNELS.users]: 'pachyderm-users', [CHANNELS.random]: 'random' },
+    channels: {
+      [CHANNELS.ops]: 'ops',
+      [CHANNELS.users]: 'pachyderm-users',
+      [CHANNELS.random]: 'random',
+      [CHANNELS.stagingOps]: 'staging-ops',
+      [CHANNELS.stagingUsers]: 'staging-users',
+    },
     users: {
       [USERS.requester]: 'rita',
       [USERS.approver]: 'alice',
       [USERS.groupMember]: 'gus',
       [USERS.outsider]: 'eve',
+      [USERS.stagingApprover]: 'steve',
     },
     userGroups: { [APPROVER_GROUP]: [USERS.groupMember] },
   });
@@ -233,27 +255,25 @@ function configYaml(options: ScenarioOptions, names: Scenario['names'], postgres
     },
     redis: { url: options.redisUrl, prefix: `pachops-${names.state}` },
     stateDatabase: { url: postgres.url(names.state) },
-    clusters: {
-      prod: {
-        kubernetes: { context: 'standin', namespace: 'pachyderm' },
-        pause: { mode: options.pauseMode ?? 'scale', timeoutSeconds: options.pauseTimeoutSeconds ?? 30 },
-        postgres: {
-          host: postgres.host,
-          port: postgres.port,
-          user: names.role,
-          passwordEnv: 'PACH_PG_PASSWORD',
-          sslmode: 'require',
-          databases: [names.pachyderm, names.dex],
-        },
-        objectStore: s3(names.source),
-        backup: s3(names.backup),
-        helm: { release: 'pachyderm', namespace: 'pachyderm' },
-        approvals: options.approvals ?? {},
-        mirror: { concurrency: 16, ...options.mirror },
-        drill: { afterBackup: options.drillAfterBackup ?? false },
-        watchdog: options.watchdog ?? {},
+    clusters: clusters(options, {
+      kubernetes: { context: 'standin', namespace: 'pachyderm' },
+      pause: { mode: options.pauseMode ?? 'scale', timeoutSeconds: options.pauseTimeoutSeconds ?? 30 },
+      postgres: {
+        host: postgres.host,
+        port: postgres.port,
+        user: names.role,
+        passwordEnv: 'PACH_PG_PASSWORD',
+        sslmode: 'require',
+        databases: [names.pachyderm, names.dex],
       },
-    },
+      objectStore: s3(names.source),
+      backup: s3(names.backup),
+      helm: { release: 'pachyderm', namespace: 'pachyderm' },
+      approvals: options.approvals ?? {},
+      mirror: { concurrency: 16, ...options.mirror },
+      drill: { afterBackup: options.drillAfterBackup ?? false },
+      watchdog: options.watchdog ?? {},
+    }),
     schedules: options.schedules ?? {},
     jobs: {
       attempts: 3,
@@ -267,6 +287,14 @@ function configYaml(options: ScenarioOptions, names: Scenario['names'], postgres
       pgBin: '',
     },
   });
+}
+
+/** prod, and the further clusters of `clusterSlack` on the same installation; each with its slack keys. */
+function clusters(options: ScenarioOptions, prod: Record<string, unknown>): Record<string, unknown> {
+  const names = new Set(['prod', ...Object.keys(options.clusterSlack ?? {})]);
+  return Object.fromEntries(
+    [...names].map((name) => [name, { ...prod, slack: options.clusterSlack?.[name] ?? {} }]),
+  );
 }
 
 /** The values a Pachyderm 2.11 installation on an external PostgreSQL and S3 would have been given. */

@@ -1,6 +1,8 @@
 import { parseConfig } from '../../src/config/load.ts';
 import { mayDecide, needsApproval } from '../../src/operations/approval-policy.ts';
 import type { Operation } from '../../src/operations/model.ts';
+import type { Decision } from '../../src/operations/prompts.ts';
+import { twoClusters } from '../config/two-clusters.ts';
 
 const config = parseConfig(
   `
@@ -18,7 +20,7 @@ clusters:
 `,
   {},
 );
-const operation = { requestedBy: 'U0ALICE' } as Operation;
+const operation = { cluster: 'prod', requestedBy: 'U0ALICE' } as Operation;
 
 test('forward decisions need an approver who is not the requester', () => {
   expect(
@@ -47,11 +49,37 @@ test('the requester may stop their own operation or bring the cluster back', () 
 });
 
 test('allowSelfApproval lets the requester approve', () => {
-  const relaxed = { ...config, slack: { ...config.slack, allowSelfApproval: true } };
+  const prod = config.clusters.prod;
+  const relaxed = {
+    ...config,
+    clusters: { prod: { ...prod, slack: { ...prod.slack, allowSelfApproval: true } } },
+  };
   expect(
     mayDecide({ config: relaxed, operation, decision: 'approve', userId: 'U0ALICE', isApprover: true })
       .allowed,
   ).toBe(true);
+});
+
+test("the operation's cluster decides: its own approvers are named and its own allowSelfApproval applies", () => {
+  const two = parseConfig(twoClusters('{ approvers: [U0BOB], allowSelfApproval: true }'), {});
+  const staging = { cluster: 'staging', requestedBy: 'U0BOB' } as Operation;
+  const prod = { cluster: 'prod', requestedBy: 'U0BOB' } as Operation;
+  const decide = (op: Operation, decision: Decision, userId: string, isApprover: boolean) =>
+    mayDecide({ config: two, operation: op, decision, userId, isApprover });
+  expect(decide(staging, 'approve', 'U0BOB', true)).toEqual({ allowed: true });
+  expect(decide(prod, 'approve', 'U0BOB', true)).toMatchObject({
+    allowed: false,
+    reason: /another approver/,
+  });
+  expect(decide(staging, 'approve', 'U0ALICE', false)).toEqual({
+    allowed: false,
+    reason: 'only approvers can approve: <@U0BOB> (the approvers of staging)',
+  });
+  expect(decide(prod, 'abort', 'U0EVE', false)).toEqual({
+    allowed: false,
+    reason:
+      'only approvers or the requester can abort: <@U0ALICE>, <!subteam^S0SRE>, the requester <@U0BOB> (for prod)',
+  });
 });
 
 test('plan never waits; other phases wait unless configured auto', () => {

@@ -29,7 +29,7 @@ export const announcePhase: Phase = {
       ctx.operation,
       outageNotice(await noticeVars(ctx, estimate, 'soon'), ctx.cluster.announce.template),
     );
-    const channels = ctx.config.slack.announceChannels.length;
+    const channels = ctx.cluster.slack.announceChannels.length;
     return {
       summary: `outage notice posted in ${channels} users' channel(s): downtime ${formatEstimate(estimate)}`,
       details:

@@ -1,6 +1,7 @@
 import { resolveCluster } from '../../config/resolve-cluster.ts';
 import { PachopsError } from '../../errors.ts';
 import type { BotDeps, CommandRequest } from '../deps.ts';
+import { clusterChoice } from './channels.ts';
 import type { PachCommand } from './parse.ts';
 import { startFromSlack } from './start.ts';
 
@@ -13,6 +14,8 @@ export async function handleBackup(
   request: CommandRequest,
   command: Extract<PachCommand, { name: 'backup' }>,
 ) {
+  if (!command.cluster && Object.keys(deps.config.clusters).length > 1)
+    return request.reply(clusterChoice(deps.config, request.channelId));
   const cluster = resolveCluster(deps.config, command.cluster);
   const unknown = command.skipDatabases.filter((name) => !cluster.postgres.databases.includes(name));
   if (unknown.length)

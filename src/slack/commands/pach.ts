@@ -2,6 +2,7 @@ import type { App } from '@slack/bolt';
 import { describeError, PachopsError } from '../../errors.ts';
 import type { BotDeps, CommandRequest } from '../deps.ts';
 import { handleBackup } from './backup.ts';
+import { channelRefusal, clusterChannelRefusal } from './channels.ts';
 import { parsePachCommand, USAGE, UsageError } from './parse.ts';
 import { handleHelp, handleList, handleShow, handleStatus } from './read-only.ts';
 import { openRestoreForm } from './restore.ts';
@@ -10,18 +11,13 @@ import { handleScheduleBackup, handleScheduleDelete, handleScheduleList } from '
 
 /**
  * `/pach …`: acks at once (Slack allows 3 s), with the refusal itself when the request is malformed or
- * comes from the wrong channel; the work happens after the ack and answers ephemerally.
+ * comes from the wrong channel (none of the ops channels, or not one of the named cluster's); the work
+ * happens after the ack and answers ephemerally.
  */
 export function registerPachCommand(app: App, deps: BotDeps): void {
   app.command('/pach', async ({ command, ack, respond, client }) => {
-    const { opsChannels } = deps.config.slack;
-    if (opsChannels.length && !opsChannels.includes(command.channel_id)) {
-      await ack({
-        response_type: 'ephemeral',
-        text: `/pach is accepted in ${opsChannels.map((c) => `<#${c}>`).join(', ')} only.`,
-      });
-      return;
-    }
+    const wrongChannel = channelRefusal(deps.config, command.channel_id);
+    if (wrongChannel) return void (await ack({ response_type: 'ephemeral', text: wrongChannel }));
     let parsed: ReturnType<typeof parsePachCommand>;
     try {
       parsed = parsePachCommand(command.text);
@@ -30,6 +26,8 @@ export function registerPachCommand(app: App, deps: BotDeps): void {
       await ack({ response_type: 'ephemeral', text: `${error.message}\n${USAGE}` });
       return;
     }
+    const wrongCluster = clusterChannelRefusal(deps.config, parsed, command.channel_id);
+    if (wrongCluster) return void (await ack({ response_type: 'ephemeral', text: wrongCluster }));
     await ack();
     const request: CommandRequest = {
       userId: command.user_id,

@@ -27,7 +27,7 @@ export interface RestorePrefill {
 export class UsageError extends Error {}
 
 export const USAGE = [
-  '`/pach backup [cluster] [--note "…"] [--skip-db NAME]… [--dry-run]` — back up a cluster (each phase waits for approval)',
+  '`/pach backup [cluster] [--note "…"] [--skip-db NAME]… [--dry-run]` — back up a cluster (name it when several are configured; each phase waits for approval)',
   '`/pach status` — operations in progress',
   '`/pach list [cluster]` — complete backups, newest first',
   '`/pach show <backup-id>` — one backup in detail',

@@ -4,15 +4,21 @@ import { formatAuditLines } from '../../operations/audit-text.ts';
 import { emergencyResume } from '../../operations/emergency-resume.ts';
 import type { BotDeps, CommandRequest } from '../deps.ts';
 
-/** `/pach resume [cluster]`: any approver brings a cluster pachops paused back, now. */
+/** `/pach resume [cluster]`: any approver of that cluster brings it back now, if pachops paused it. */
 export async function handleResume(
   deps: BotDeps,
   request: CommandRequest,
   clusterName?: string,
 ): Promise<void> {
   const cluster = resolveCluster(deps.config, clusterName);
-  if (!(await deps.isApprover(request.userId))) {
-    throw new PachopsError('FORBIDDEN', 'only approvers can resume a cluster', { permanent: true });
+  if (!(await deps.isApprover(cluster.name, request.userId))) {
+    throw new PachopsError(
+      'FORBIDDEN',
+      `only approvers can resume a cluster (the approvers of ${cluster.name})`,
+      {
+        permanent: true,
+      },
+    );
   }
   const { text } = await emergencyResume(deps, {
     cluster: cluster.name,

@@ -5,9 +5,16 @@ import { nextOccurrence } from '../../operations/schedules.ts';
 import type { BotDeps, CommandRequest, ScheduleDeps } from '../deps.ts';
 import type { PachCommand } from './parse.ts';
 
-async function requireApprover(deps: BotDeps, request: CommandRequest, what: string): Promise<void> {
-  if (!(await deps.isApprover(request.userId)))
-    throw new PachopsError('FORBIDDEN', `only approvers can ${what}`, { permanent: true });
+async function requireApprover(
+  deps: BotDeps,
+  request: CommandRequest,
+  cluster: string,
+  what: string,
+): Promise<void> {
+  if (!(await deps.isApprover(cluster, request.userId)))
+    throw new PachopsError('FORBIDDEN', `only approvers can ${what} (the approvers of ${cluster})`, {
+      permanent: true,
+    });
 }
 
 const when = (date: Date) => `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
@@ -21,8 +28,8 @@ export async function handleScheduleBackup(
   request: CommandRequest,
   command: Extract<PachCommand, { name: 'schedule-backup' }>,
 ): Promise<void> {
-  await requireApprover(deps, request, 'schedule backups');
   const cluster = resolveCluster(deps.config, command.cluster);
+  await requireApprover(deps, request, cluster.name, 'schedule backups');
   const schedule = await deps.schedules.store.create({
     cluster: cluster.name,
     cron: command.cron,
@@ -65,13 +72,14 @@ export async function handleScheduleDelete(
   request: CommandRequest,
   id: string,
 ): Promise<void> {
-  await requireApprover(deps, request, 'delete schedules');
   const schedule = await deps.schedules.store.get(id);
-  if (!schedule || !(await deps.schedules.store.delete(id))) {
-    throw new PachopsError('BAD_REQUEST', `no schedule ${id}; \`/pach schedule list\` shows them`, {
+  const missing = () =>
+    new PachopsError('BAD_REQUEST', `no schedule ${id}; \`/pach schedule list\` shows them`, {
       permanent: true,
     });
-  }
+  if (!schedule) throw missing();
+  await requireApprover(deps, request, schedule.cluster, 'delete schedules');
+  if (!(await deps.schedules.store.delete(id))) throw missing();
   await removeScheduler(deps.schedules.queue, id);
   await deps.store.audit({
     cluster: schedule.cluster,

@@ -5,10 +5,12 @@ import type { BotDeps } from '../deps.ts';
 
 /** Starts an operation requested in Slack; a second one on a busy cluster is refused in Slack's terms. */
 export async function startFromSlack(deps: BotDeps, input: Omit<StartInput, 'via'>): Promise<Operation> {
-  if (!(await deps.isRequester(input.requestedBy))) {
-    throw new PachopsError('FORBIDDEN', 'you are not allowed to request operations (slack.requesters)', {
-      permanent: true,
-    });
+  if (!(await deps.isRequester(input.cluster, input.requestedBy))) {
+    throw new PachopsError(
+      'FORBIDDEN',
+      `you are not allowed to request operations on ${input.cluster} (its slack.requesters)`,
+      { permanent: true },
+    );
   }
   try {
     return await startOperation(deps, { ...input, via: 'slack' });

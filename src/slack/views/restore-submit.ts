@@ -1,4 +1,5 @@
 import type { App } from '@slack/bolt';
+import { acceptsChannel } from '../../config/cluster-slack.ts';
 import { describeError, PachopsError } from '../../errors.ts';
 import { buildRestoreOptions, RestoreRequestError } from '../../operations/restore-request.ts';
 import { isBackupId } from '../../storage/layout.ts';
@@ -51,6 +52,12 @@ export function registerRestoreForm(app: App, deps: BotDeps): void {
         response_action: 'errors',
         errors: { [BLOCK_OF[error.field]]: error.message },
       }));
+    }
+    const { opsChannels } = built.cluster.slack;
+    if (!acceptsChannel(built.cluster.slack, channelId)) {
+      const where = opsChannels.map((c) => `#${c}`).join(', ');
+      const errors = { cluster: `restores of ${built.cluster.name} are requested in ${where} only` };
+      return void (await ack({ response_action: 'errors', errors }));
     }
     const active = await deps.store.activeOperation(built.cluster.name);
     if (active) {
