@@ -4,6 +4,7 @@
  */
 import { text } from 'node:stream/consumers';
 import type { S3Target } from '../src/config/load.ts';
+import { limitHeapGrowth } from '../src/lifecycle.ts';
 import { changedObjectKey } from '../src/storage/layout.ts';
 import { openBucket } from '../src/storage/s3.ts';
 import { type EngineTuning, mirrorBucket, tuningOptions } from './lib/engine-options.ts';
@@ -45,4 +46,5 @@ async function main(): Promise<void> {
   target.client.destroy();
 }
 
+limitHeapGrowth(); // as the worker and the CLI do
 await main();

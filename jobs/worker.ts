@@ -1,7 +1,7 @@
 import { webApi } from '@slack/bolt';
 import { Worker } from 'bullmq';
 import { loadConfig, requireSlack } from '../src/config/load.ts';
-import { runUntilSignalled } from '../src/lifecycle.ts';
+import { limitHeapGrowth, runUntilSignalled } from '../src/lifecycle.ts';
 import { createLogger } from '../src/log.ts';
 import { PromptStore } from '../src/operations/prompts.ts';
 import { StateStore } from '../src/operations/store.ts';
@@ -93,4 +93,7 @@ export async function startWorker(
   };
 }
 
-if (import.meta.main) await runUntilSignalled('pachops-worker', () => startWorker());
+if (import.meta.main) {
+  limitHeapGrowth();
+  await runUntilSignalled('pachops-worker', () => startWorker());
+}

@@ -6,6 +6,7 @@ import { runListCommand, runShowCommand, runStatusCommand, runVerifyCommand } fr
 import { runRestoreCommand } from './cli/restore.ts';
 import { runAuditCommand, runResumeCommand } from './cli/safety.ts';
 import { ConfigError, describeError, PachopsError } from './errors.ts';
+import { limitHeapGrowth } from './lifecycle.ts';
 
 const collect = (value: string, all: string[]) => [...all, value];
 
@@ -152,4 +153,7 @@ export async function main(
 }
 
 // Exit explicitly: idle keep-alive sockets (S3) and pools must not keep a finished command alive.
-if (import.meta.main) process.exit(await main(process.argv.slice(2)));
+if (import.meta.main) {
+  limitHeapGrowth();
+  process.exit(await main(process.argv.slice(2)));
+}

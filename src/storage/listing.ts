@@ -1,5 +1,5 @@
-import { ListObjectsV2Command, type ListObjectsV2CommandOutput } from '@aws-sdk/client-s3';
 import { PachopsError } from '../errors.ts';
+import { type ListPage, sendListPage } from './list-page.ts';
 import { type Bucket, s3Error } from './s3.ts';
 
 export interface ObjectEntry {
@@ -48,41 +48,35 @@ export interface ListOptions {
  */
 export async function* listObjects(bucket: Bucket, options: ListOptions = {}): AsyncGenerator<ObjectEntry> {
   let previous = options.startAfter;
-  let next: Promise<ListObjectsV2CommandOutput> | undefined = listPage(bucket, options, undefined);
+  let next: Promise<ListPage> | undefined = listPage(bucket, options, undefined);
   while (next) {
-    const page: ListObjectsV2CommandOutput = await next;
-    const last = page.Contents?.at(-1)?.Key;
+    const page: ListPage = await next;
+    const last = page.contents.at(-1)?.key;
     // A page that already reaches past the range's end is the last one needed: no request ahead for it.
     const pastEnd = options.upTo !== undefined && last !== undefined && compareKeys(last, options.upTo) > 0;
-    const token: string | undefined = page.IsTruncated && !pastEnd ? page.NextContinuationToken : undefined;
+    const token = page.isTruncated && !pastEnd ? page.nextContinuationToken : undefined;
     next = token ? listPage(bucket, options, token) : undefined;
     next?.catch(() => undefined); // awaited on the next turn; a consumer that stops early must not leak it
-    for (const object of page.Contents ?? []) {
-      const key = object.Key!;
+    for (const object of page.contents) {
+      const key = object.key;
       if (options.upTo !== undefined && compareKeys(key, options.upTo) > 0) return;
       if (previous !== undefined && compareKeys(previous, key) >= 0) throw unsorted(bucket, previous, key);
       previous = key;
       if (options.skipPrefix && key.startsWith(options.skipPrefix)) continue;
-      yield { key, size: object.Size ?? 0, etag: stripQuotes(object.ETag) };
+      yield { key, size: object.size, etag: stripQuotes(object.etag) };
     }
   }
 }
 
-async function listPage(
-  bucket: Bucket,
-  options: ListOptions,
-  token: string | undefined,
-): Promise<ListObjectsV2CommandOutput> {
+async function listPage(bucket: Bucket, options: ListOptions, token: string | undefined): Promise<ListPage> {
   try {
-    return await bucket.client.send(
-      new ListObjectsV2Command({
-        Bucket: bucket.name,
-        Prefix: options.prefix,
-        StartAfter: token ? undefined : options.startAfter,
-        ContinuationToken: token,
-        MaxKeys: 1000,
-      }),
-    );
+    return await sendListPage(bucket.client, {
+      Bucket: bucket.name,
+      Prefix: options.prefix,
+      StartAfter: token ? undefined : options.startAfter,
+      ContinuationToken: token,
+      MaxKeys: 1000,
+    });
   } catch (error) {
     throw s3Error(error, `list ${bucket.name}`);
   }
