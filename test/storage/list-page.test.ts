@@ -6,38 +6,9 @@ import { randomBytes } from 'node:crypto';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { parseListPage, sendListPage } from '../../src/storage/list-page.ts';
 import { listObjects, stripQuotes } from '../../src/storage/listing.ts';
-import type { Bucket } from '../../src/storage/s3.ts';
-import { type S3rverServer, startS3rver } from '../harness/s3rver.ts';
-import { stackEnv } from '../harness/stack-env.ts';
-import {
-  createBucketOn,
-  openOn,
-  putAll,
-  type Server,
-  serverOf,
-  smallObjects,
-  type Written,
-} from './s3-fixtures.ts';
+import { putAll, smallObjects, useStorageServers, type Written } from './s3-fixtures.ts';
 
-const env = stackEnv();
-let rgw: Server;
-let s3rverServer: S3rverServer;
-let s3rver: Server;
-const opened: Bucket[] = [];
-
-beforeAll(async () => {
-  if (!env.rgw) throw new Error('these tests need the run’s RGW (PACHOPS_TEST_RGW is 0)');
-  rgw = serverOf(env.rgw);
-  s3rverServer = await startS3rver();
-  s3rver = serverOf(s3rverServer);
-});
-
-afterAll(async () => {
-  for (const bucket of opened) bucket.client.destroy();
-  rgw?.client.destroy();
-  s3rver?.client.destroy();
-  await s3rverServer?.stop();
-});
+const servers = useStorageServers();
 
 const escaped: Written[] = [
   '<angle>&amp;"quotes"\'apos\'',
@@ -49,12 +20,11 @@ const escaped: Written[] = [
 ].map((key, i) => ({ key, body: randomBytes(i) }));
 
 describe.each([
-  ['RGW', () => rgw],
-  ['s3rver', () => s3rver],
+  ['RGW', servers.rgw],
+  ['s3rver', servers.s3rver],
 ])('on %s', (_name, server) => {
   test('every page reads as the SDK reads it: keys, sizes, ETags, truncation and the next token', async () => {
-    const bucket = openOn(server(), await createBucketOn(server(), 'lp'));
-    opened.push(bucket);
+    const bucket = await servers.newBucket(server(), 'lp');
     await putAll(server(), bucket.name, [...escaped, ...smallObjects(12)]);
     let token: string | undefined;
     let pages = 0;

@@ -9,51 +9,30 @@ import { compareKeys } from '../../src/storage/listing.ts';
 import { type MirrorOptions, mirrorBucket } from '../../src/storage/mirror/mirror-bucket.ts';
 import { type ObjectListEntry, readObjectList } from '../../src/storage/object-list.ts';
 import type { Bucket } from '../../src/storage/s3.ts';
-import { type S3rverServer, startS3rver } from '../harness/s3rver.ts';
-import { stackEnv } from '../harness/stack-env.ts';
 import {
   countCommands,
-  createBucketOn,
   deleteObject,
   listAll,
   MiB,
   metadataOf,
-  openOn,
   putAll,
   putMultipart,
   type Server,
-  serverOf,
   sha256,
   sha256Of,
   smallObjects,
+  useStorageServers,
   type Written,
 } from './s3-fixtures.ts';
 
-const env = stackEnv();
+const servers = useStorageServers();
+const newBucket = (server: Server, prefix: string) => servers.newBucket(server, prefix);
 let rgw: Server;
-let s3rverServer: S3rverServer;
 let s3rver: Server;
-const opened: Bucket[] = [];
-
-beforeAll(async () => {
-  if (!env.rgw) throw new Error('these tests need the run’s RGW (PACHOPS_TEST_RGW is 0)');
-  rgw = serverOf(env.rgw);
-  s3rverServer = await startS3rver();
-  s3rver = serverOf(s3rverServer);
+beforeAll(() => {
+  rgw = servers.rgw();
+  s3rver = servers.s3rver();
 });
-
-afterAll(async () => {
-  for (const bucket of opened) bucket.client.destroy();
-  rgw?.client.destroy();
-  s3rver?.client.destroy();
-  await s3rverServer?.stop();
-});
-
-async function newBucket(server: Server, prefix: string): Promise<Bucket> {
-  const bucket = openOn(server, await createBucketOn(server, prefix));
-  opened.push(bucket);
-  return bucket;
-}
 
 function mirror(source: Bucket, target: Bucket, extra: Partial<MirrorOptions> = {}) {
   return mirrorBucket({ source, target, changedKeyFor: changedObjectKey, concurrency: 16, ...extra });

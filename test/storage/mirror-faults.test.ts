@@ -8,39 +8,22 @@ import { changedObjectKey } from '../../src/storage/layout.ts';
 import { type MirrorOptions, mirrorBucket } from '../../src/storage/mirror/mirror-bucket.ts';
 import type { Bucket } from '../../src/storage/s3.ts';
 import { type FaultProxy, startFaultProxy } from '../harness/fault-proxy.ts';
-import { stackEnv } from '../harness/stack-env.ts';
-import {
-  createBucketOn,
-  listAll,
-  openOn,
-  putAll,
-  type Server,
-  serverOf,
-  smallObjects,
-} from './s3-fixtures.ts';
+import { listAll, putAll, type Server, smallObjects, useStorageServers } from './s3-fixtures.ts';
 
-const env = stackEnv();
+const servers = useStorageServers({ s3rver: false });
 let rgw: Server;
 let proxy: FaultProxy;
-const opened: Bucket[] = [];
 
 beforeAll(async () => {
-  if (!env.rgw) throw new Error('these tests need the run’s RGW (PACHOPS_TEST_RGW is 0)');
-  rgw = serverOf(env.rgw);
-  proxy = await startFaultProxy(env.rgw.endpoint, { seed: 42 });
+  rgw = servers.rgw();
+  proxy = await startFaultProxy(rgw.target.endpoint, { seed: 42 });
 });
 
-afterAll(async () => {
-  for (const bucket of opened) bucket.client.destroy();
-  rgw?.client.destroy();
-  await proxy?.stop();
-});
+afterAll(() => proxy?.stop());
 
 /** A bucket on RGW, seen by src/ through the proxy. */
 async function bucketBehindProxy(prefix: string): Promise<Bucket> {
-  const bucket = openOn(rgw, await createBucketOn(rgw, prefix), proxy.endpoint);
-  opened.push(bucket);
-  return bucket;
+  return servers.newBucket(rgw, prefix, proxy.endpoint);
 }
 
 function recordingLog() {

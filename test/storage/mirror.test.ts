@@ -15,55 +15,31 @@ import {
 } from '../../src/storage/mirror/mirror-bucket.ts';
 import { type ObjectListEntry, readObjectList } from '../../src/storage/object-list.ts';
 import type { Bucket } from '../../src/storage/s3.ts';
-import { type S3rverServer, startS3rver } from '../harness/s3rver.ts';
-import { stackEnv, uniqueName } from '../harness/stack-env.ts';
+import { uniqueName } from '../harness/stack-env.ts';
 import {
   chunkKey,
-  createBucketOn,
   listAll,
   MiB,
-  openOn,
   putAll,
   putMultipart,
   runLimited,
   type Server,
-  serverOf,
   sha256,
   sha256Of,
   smallObjects,
+  useStorageServers,
   type Written,
 } from './s3-fixtures.ts';
 
-const env = stackEnv();
+const servers = useStorageServers();
+const open = (server: Server, name: string) => servers.open(server, name);
+const newBucket = (server: Server, prefix: string) => servers.newBucket(server, prefix);
 let rgw: Server;
-let s3rverServer: S3rverServer;
 let s3rver: Server;
-const opened: Bucket[] = [];
-
-beforeAll(async () => {
-  if (!env.rgw) throw new Error('these tests need the run’s RGW (PACHOPS_TEST_RGW is 0)');
-  rgw = serverOf(env.rgw);
-  s3rverServer = await startS3rver();
-  s3rver = serverOf(s3rverServer);
+beforeAll(() => {
+  rgw = servers.rgw();
+  s3rver = servers.s3rver();
 });
-
-afterAll(async () => {
-  for (const bucket of opened) bucket.client.destroy();
-  rgw?.client.destroy();
-  s3rver?.client.destroy();
-  await s3rverServer?.stop();
-});
-
-/** src/'s view of a bucket on a server (what the config loader would produce). */
-function open(server: Server, name: string): Bucket {
-  const bucket = openOn(server, name);
-  opened.push(bucket);
-  return bucket;
-}
-
-async function newBucket(server: Server, prefix: string): Promise<Bucket> {
-  return open(server, await createBucketOn(server, prefix));
-}
 
 async function readList(bucket: Bucket, key: string): Promise<ObjectListEntry[]> {
   const entries: ObjectListEntry[] = [];

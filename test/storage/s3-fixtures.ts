@@ -15,7 +15,8 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { type Bucket, openBucket } from '../../src/storage/s3.ts';
 import { makeS3Client, type S3Target } from '../harness/s3-client.ts';
-import { uniqueName } from '../harness/stack-env.ts';
+import { startS3rver } from '../harness/s3rver.ts';
+import { stackEnv, uniqueName } from '../harness/stack-env.ts';
 
 export const MiB = 1024 * 1024;
 
@@ -43,6 +44,50 @@ export function openOn(server: Server, name: string, endpoint = server.target.en
     forcePathStyle: true,
     credentials: { accessKeyId: server.target.accessKeyId, secretAccessKey: server.target.secretAccessKey },
   });
+}
+
+/** The run's RGW and an s3rver of this file's own, and src/'s buckets opened on them, closed after all. */
+export interface StorageServers {
+  rgw(): Server;
+  s3rver(): Server;
+  /** A new bucket on `server`, opened as src/ opens it (reached at `endpoint`, a proxy, if given). */
+  newBucket(server: Server, prefix: string, endpoint?: string): Promise<Bucket>;
+  /** src/'s Bucket for an existing bucket, closed after all. */
+  open(server: Server, name: string, endpoint?: string): Bucket;
+}
+
+/** Registers beforeAll/afterAll that start (and stop) the servers a storage test file uses. */
+export function useStorageServers(options: { s3rver?: boolean } = {}): StorageServers {
+  let rgw: Server | undefined;
+  let s3rver: (Server & { stop(): Promise<void> }) | undefined;
+  const opened: Bucket[] = [];
+  beforeAll(async () => {
+    const env = stackEnv();
+    if (!env.rgw) throw new Error('these tests need the run’s RGW (PACHOPS_TEST_RGW is 0)');
+    rgw = serverOf(env.rgw);
+    if (options.s3rver !== false) {
+      const server = await startS3rver();
+      s3rver = { ...serverOf(server), stop: () => server.stop() };
+    }
+  });
+  afterAll(async () => {
+    for (const bucket of opened) bucket.client.destroy();
+    rgw?.client.destroy();
+    s3rver?.client.destroy();
+    await s3rver?.stop();
+  });
+  const open = (server: Server, name: string, endpoint?: string) => {
+    const bucket = openOn(server, name, endpoint);
+    opened.push(bucket);
+    return bucket;
+  };
+  return {
+    rgw: () => rgw!,
+    s3rver: () => s3rver!,
+    open,
+    newBucket: async (server, prefix, endpoint) =>
+      open(server, await createBucketOn(server, prefix), endpoint),
+  };
 }
 
 export async function createBucketOn(server: Server, prefix: string): Promise<string> {
