@@ -3,6 +3,7 @@ import { createScheduleQueue } from '../jobs/schedules.ts';
 import { loadConfig, requireSlack } from './config/load.ts';
 import { runUntilSignalled } from './lifecycle.ts';
 import { createLogger } from './log.ts';
+import { createMetricsEndpoint } from './metrics/endpoint.ts';
 import { PromptStore } from './operations/prompts.ts';
 import { ScheduleStore } from './operations/schedules.ts';
 import { StateStore } from './operations/store.ts';
@@ -28,6 +29,12 @@ export async function startBot(
     await queue.getWaitingCount();
     return true;
   };
+  const metrics = createMetricsEndpoint({
+    stateDatabaseUrl: config.stateDatabase.url,
+    clusters: Object.keys(config.clusters),
+    log,
+    defaultMetrics: true,
+  });
   const { app } = createSlackApp({
     config,
     store,
@@ -38,6 +45,7 @@ export async function startBot(
     signingSecret: signingSecret!,
     isReady,
     schedules,
+    routes: [{ path: '/metrics', method: 'GET', handler: (req, res) => metrics.handle(req, res) }],
   });
   await app.start();
   log.info({ port: config.runtime.port, socketMode: Boolean(config.runtime.slackAppToken) }, 'bot started');
@@ -47,6 +55,7 @@ export async function startBot(
       await queue.close();
       await schedules.queue.close();
       await store.close();
+      await metrics.close();
       log.info('bot stopped');
     },
   };

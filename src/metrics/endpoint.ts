@@ -1,0 +1,82 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import pg from 'pg';
+import type { Logger } from '../log.ts';
+import { createMetricsRegistry } from './registry.ts';
+import { createRollup } from './rollup.ts';
+
+/** A scrape that cannot read the state database within this long answers 503 (Prometheus' default timeout is 10 s). */
+const DEFAULT_TIMEOUT_MS = 5000;
+
+export interface MetricsEndpointOptions {
+  stateDatabaseUrl: string;
+  clusters: readonly string[];
+  log: Logger;
+  timeoutMs?: number;
+  defaultMetrics?: boolean;
+}
+
+export interface MetricsEndpoint {
+  /** `GET /metrics`: Prometheus' text format, or 503 with a one-line reason. */
+  handle(req: IncomingMessage, res: ServerResponse): void;
+  close(): Promise<void>;
+}
+
+/**
+ * `/metrics` on the bot's HTTP port. Its own one-connection pool, with connect and statement timeouts,
+ * so that a slow or unreachable state database makes a scrape fail fast and never holds a connection
+ * that Slack handlers need.
+ */
+export function createMetricsEndpoint(options: MetricsEndpointOptions): MetricsEndpoint {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const pool = new pg.Pool({
+    connectionString: options.stateDatabaseUrl,
+    max: 1,
+    connectionTimeoutMillis: timeoutMs,
+    query_timeout: timeoutMs,
+    statement_timeout: timeoutMs,
+    idleTimeoutMillis: 60_000,
+    application_name: 'pachops-metrics',
+  });
+  const log = options.log.child({ component: 'metrics' });
+  pool.on('error', (error) =>
+    log.warn({ err: error }, 'a metrics connection was lost; the next scrape reconnects'),
+  );
+  const rollup = createRollup(pool);
+  const registry = createMetricsRegistry({
+    read: () => rollup.read(),
+    clusters: options.clusters,
+    defaultMetrics: options.defaultMetrics,
+  });
+  let failing = false;
+  const scrape = async (): Promise<string> => {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    });
+    try {
+      return await Promise.race([registry.metrics(), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  return {
+    handle(_req, res) {
+      scrape().then(
+        (text) => {
+          if (failing) log.info('metrics read again from the state database');
+          failing = false;
+          res.writeHead(200, { 'Content-Type': registry.contentType }).end(text);
+        },
+        (error: Error) => {
+          // Once per outage in the logs, not once per scrape.
+          if (!failing) log.warn({ err: error }, 'cannot read metrics from the state database');
+          failing = true;
+          res
+            .writeHead(503, { 'Content-Type': 'text/plain; charset=utf-8' })
+            .end('metrics unavailable: the state database did not answer in time (details in the bot log)\n');
+        },
+      );
+    },
+    close: () => pool.end(),
+  };
+}
