@@ -1,6 +1,7 @@
 import { createPhaseQueue, createQueueDispatcher } from '../jobs/queue.ts';
 import { createScheduleQueue } from '../jobs/schedules.ts';
 import { loadConfig, requireSlack } from './config/load.ts';
+import { configSecrets } from './config/secrets.ts';
 import { runUntilSignalled } from './lifecycle.ts';
 import { createLogger } from './log.ts';
 import { createMetricsEndpoint } from './metrics/endpoint.ts';
@@ -14,7 +15,11 @@ export async function startBot(
   env: Record<string, string | undefined> = process.env,
 ): Promise<{ stop(): Promise<void> }> {
   const config = await loadConfig(env);
-  const log = createLogger({ name: 'pachops-bot', level: config.runtime.logLevel ?? 'info' });
+  const log = createLogger({
+    name: 'pachops-bot',
+    level: config.runtime.logLevel ?? 'info',
+    secrets: configSecrets(config),
+  });
   const { botToken, signingSecret } = requireSlack(config, { signingSecret: true });
   const store = new StateStore(config.stateDatabase.url, {
     onError: (error) => log.warn({ err: error }, 'a state database connection was lost; the pool reconnects'),
