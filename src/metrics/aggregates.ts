@@ -41,9 +41,15 @@ const WINDOW = `WITH ops AS (
   SELECT * FROM operations
   WHERE (finished_at >= $1::timestamptz AND finished_at < $2::timestamptz) OR ($3 AND finished_at IS NULL))`;
 
-/** The bucket index of a duration in seconds: how many bounds lie below it (Prometheus' `le`). */
+/**
+ * The bucket index of a duration in seconds: how many bounds lie below it (Prometheus' `le`). width_bucket
+ * counts the bounds at or below a value, so it is given the value and the bounds negated ($4, ascending).
+ */
 const BUCKET = (seconds: string) =>
-  `(SELECT count(*) FROM unnest($4::float8[]) AS b WHERE b < ${seconds})::int AS bucket`;
+  `${DURATION_BUCKETS.length} - width_bucket(-(${seconds}), $4::float8[]) AS bucket`;
+
+/** The bounds negated, in ascending order: what BUCKET hands width_bucket. */
+const NEGATED_BOUNDS = DURATION_BUCKETS.map((b) => -b).reverse();
 
 const QUERIES = {
   operations: `${WINDOW}
@@ -82,13 +88,21 @@ const QUERIES = {
 
 /**
  * Sums the operations of one window in SQL: a handful of rows per cluster come back, however long the
- * history. Run it inside one REPEATABLE READ transaction so that every part sees the same rows.
+ * history. Run it inside one REPEATABLE READ transaction so that every part sees the same rows; each
+ * query is abandoned after `timeoutMs`.
  */
-export async function loadAggregates(client: pg.ClientBase, window: OperationWindow): Promise<Aggregates> {
+export async function loadAggregates(
+  client: pg.ClientBase,
+  window: OperationWindow,
+  timeoutMs: number,
+): Promise<Aggregates> {
   const params = [window.from, window.to, window.active];
-  // Only the histogram queries take the bucket bounds ($4): PostgreSQL refuses a parameter it cannot type.
-  const run = async (text: string) =>
-    (await client.query(text, text.includes('$4') ? [...params, DURATION_BUCKETS] : params)).rows;
+  const run = async (text: string) => {
+    // Only the histogram queries take the bucket bounds ($4): PostgreSQL refuses a parameter it cannot type.
+    const values = text.includes('$4') ? [...params, NEGATED_BOUNDS] : params;
+    // query_timeout: the client gives up even when the server cannot say so (a dead network path).
+    return (await client.query({ text, values, query_timeout: timeoutMs } as pg.QueryConfig)).rows;
+  };
   const operations = await run(QUERIES.operations);
   return {
     operations: operations.map((r) => ({

@@ -22,9 +22,10 @@ export interface MetricsEndpoint {
 }
 
 /**
- * `/metrics` on the bot's HTTP port. Its own one-connection pool, with connect and statement timeouts,
- * so that a slow or unreachable state database makes a scrape fail fast and never holds a connection
- * that Slack handlers need.
+ * `/metrics` on the bot's HTTP port. Its own one-connection pool, with connect and query timeouts, so
+ * that a slow or unreachable state database makes a scrape fail fast (503) and never holds a connection
+ * that Slack handlers need. A read that outlasts the scrape (the first fold of a long history) goes on,
+ * and the next scrape finds its totals.
  */
 export function createMetricsEndpoint(options: MetricsEndpointOptions): MetricsEndpoint {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
@@ -32,8 +33,7 @@ export function createMetricsEndpoint(options: MetricsEndpointOptions): MetricsE
     connectionString: options.stateDatabaseUrl,
     max: 1,
     connectionTimeoutMillis: timeoutMs,
-    query_timeout: timeoutMs,
-    statement_timeout: timeoutMs,
+    keepAlive: true,
     idleTimeoutMillis: 60_000,
     application_name: 'pachops-metrics',
   });
@@ -41,7 +41,7 @@ export function createMetricsEndpoint(options: MetricsEndpointOptions): MetricsE
   pool.on('error', (error) =>
     log.warn({ err: error }, 'a metrics connection was lost; the next scrape reconnects'),
   );
-  const rollup = createRollup(pool);
+  const rollup = createRollup(pool, { timeoutMs });
   const registry = createMetricsRegistry({
     read: () => rollup.read(),
     clusters: options.clusters,

@@ -19,8 +19,24 @@ export interface Rollup {
  * read then sums only the active operations and those finished since, in one snapshot. Finished
  * operations do not change, so the kept totals stay right; every bot replica derives the same numbers.
  */
-export function createRollup(pool: pg.Pool, options: { lagSeconds?: number } = {}): Rollup {
+export interface RollupOptions {
+  /** Default FOLD_LAG_SECONDS. */
+  lagSeconds?: number;
+  /** Each query of a read of what changed lately: a scrape's time box. Default 5 s. */
+  timeoutMs?: number;
+  /**
+   * Each query of a fold: the first one after a start sums the whole history (2.6 s for 100,000 operations
+   * here), so it may outlast a scrape; it goes on, and the scrapes after it are quick again. Default 120 s.
+   */
+  foldTimeoutMs?: number;
+}
+
+export function createRollup(pool: pg.Pool, options: RollupOptions = {}): Rollup {
   const lag = options.lagSeconds ?? FOLD_LAG_SECONDS;
+  const timeoutMs = options.timeoutMs ?? 5000;
+  const foldTimeoutMs = options.foldTimeoutMs ?? 120_000;
+  const statementTimeout = (client: pg.PoolClient, ms: number) =>
+    client.query(`SET LOCAL statement_timeout = ${Math.round(ms)}`);
   let folded: Aggregates = EMPTY_AGGREGATES;
   let foldedUntil: Date | '-infinity' = '-infinity';
   let reading: Promise<Aggregates> | undefined;
@@ -38,11 +54,14 @@ export function createRollup(pool: pg.Pool, options: { lagSeconds?: number } = {
       let nextFolded = folded;
       let nextUntil = foldedUntil;
       if (due) {
-        const finished = await loadAggregates(client, { from: foldedUntil, to: until, active: false });
+        await statementTimeout(client, foldTimeoutMs);
+        const window = { from: foldedUntil, to: until, active: false };
+        const finished = await loadAggregates(client, window, foldTimeoutMs);
         nextFolded = mergeAggregates(folded, finished);
         nextUntil = until;
       }
-      const live = await loadAggregates(client, { from: nextUntil, to: 'infinity', active: true });
+      await statementTimeout(client, timeoutMs);
+      const live = await loadAggregates(client, { from: nextUntil, to: 'infinity', active: true }, timeoutMs);
       await client.query('COMMIT');
       // Kept only once the whole read succeeded: a timed-out read leaves the totals as they were.
       folded = nextFolded;
