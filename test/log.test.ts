@@ -89,6 +89,22 @@ describe('errors', () => {
     expect(second.err.type).toBe('Error');
   });
 
+  test("Node's own URL error keeps the whole URL in a field of its own: the password is masked there", () => {
+    const { log, lines, parsed } = capture();
+    let thrown: unknown;
+    try {
+      new URL('postgres://pachops:url-pw-42@db.internal:notaport/pachops');
+    } catch (error) {
+      thrown = error;
+    }
+    log.error({ err: thrown }, 'bad state database URL');
+    expect(lines[0]).not.toContain('url-pw-42');
+    expect(parsed()[0].err).toMatchObject({
+      code: 'ERR_INVALID_URL',
+      input: 'postgres://pachops:[redacted]@db.internal:notaport/pachops',
+    });
+  });
+
   test("an SDK-style error's own fields (request config, credentials) are censored", () => {
     const { log, lines, parsed } = capture();
     const error = Object.assign(new Error('The request signature we calculated does not match'), {
