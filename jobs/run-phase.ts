@@ -33,9 +33,8 @@ export interface PhaseRun {
  */
 export function runPhase(deps: RunnerDeps, run: PhaseRun): Promise<void> {
   // Every line written while the phase runs carries its operation and phase, whoever writes it.
-  return withLogContext(deps.log, { operationId: run.operationId, phase: run.phase }, () =>
-    runPhaseInContext(deps, run),
-  );
+  const fields = { operationId: run.operationId, phase: run.phase, attempt: run.attempt };
+  return withLogContext(deps.log, fields, () => runPhaseInContext(deps, run));
 }
 
 async function runPhaseInContext(deps: RunnerDeps, run: PhaseRun): Promise<void> {
