@@ -29,18 +29,8 @@ export interface MetricsEndpoint {
  */
 export function createMetricsEndpoint(options: MetricsEndpointOptions): MetricsEndpoint {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const pool = new pg.Pool({
-    connectionString: options.stateDatabaseUrl,
-    max: 1,
-    connectionTimeoutMillis: timeoutMs,
-    keepAlive: true,
-    idleTimeoutMillis: 60_000,
-    application_name: 'pachops-metrics',
-  });
   const log = options.log.child({ component: 'metrics' });
-  pool.on('error', (error) =>
-    log.warn({ err: error }, 'a metrics connection was lost; the next scrape reconnects'),
-  );
+  const pool = openPool(options.stateDatabaseUrl, timeoutMs, log);
   const rollup = createRollup(pool, { timeoutMs });
   const registry = createMetricsRegistry({
     read: () => rollup.read(),
@@ -48,20 +38,9 @@ export function createMetricsEndpoint(options: MetricsEndpointOptions): MetricsE
     defaultMetrics: options.defaultMetrics,
   });
   let failing = false;
-  const scrape = async (): Promise<string> => {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-    });
-    try {
-      return await Promise.race([registry.metrics(), timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
-  };
   return {
     handle(_req, res) {
-      scrape().then(
+      within(timeoutMs, registry.metrics()).then(
         (text) => {
           if (failing) log.info('metrics read again from the state database');
           failing = false;
@@ -79,4 +58,32 @@ export function createMetricsEndpoint(options: MetricsEndpointOptions): MetricsE
     },
     close: () => pool.end(),
   };
+}
+
+function openPool(url: string, timeoutMs: number, log: Logger): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: 1,
+    connectionTimeoutMillis: timeoutMs,
+    keepAlive: true,
+    idleTimeoutMillis: 60_000,
+    application_name: 'pachops-metrics',
+  });
+  pool.on('error', (error) =>
+    log.warn({ err: error }, 'a metrics connection was lost; the next scrape reconnects'),
+  );
+  return pool;
+}
+
+/** `promise`, or a rejection after `ms` (the promise itself goes on). */
+async function within<T>(ms: number, promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

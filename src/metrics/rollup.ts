@@ -13,12 +13,6 @@ export interface Rollup {
   read(): Promise<Aggregates>;
 }
 
-/**
- * Sums over the whole history without reading it all on every scrape: operations that finished more
- * than FOLD_LAG_SECONDS ago are summed once (the first read sums everything up to then) and kept; each
- * read then sums only the active operations and those finished since, in one snapshot. Finished
- * operations do not change, so the kept totals stay right; every bot replica derives the same numbers.
- */
 export interface RollupOptions {
   /** Default FOLD_LAG_SECONDS. */
   lagSeconds?: number;
@@ -31,42 +25,28 @@ export interface RollupOptions {
   foldTimeoutMs?: number;
 }
 
+/**
+ * Sums over the whole history without reading it all on every scrape: operations that finished more
+ * than FOLD_LAG_SECONDS ago are summed once (the first read sums everything up to then) and kept; each
+ * read then sums only the active operations and those finished since, in one snapshot. Finished
+ * operations do not change, so the kept totals stay right; every bot replica derives the same numbers.
+ */
 export function createRollup(pool: pg.Pool, options: RollupOptions = {}): Rollup {
-  const lag = options.lagSeconds ?? FOLD_LAG_SECONDS;
-  const timeoutMs = options.timeoutMs ?? 5000;
-  const foldTimeoutMs = options.foldTimeoutMs ?? 120_000;
-  const statementTimeout = (client: pg.PoolClient, ms: number) =>
-    client.query(`SET LOCAL statement_timeout = ${Math.round(ms)}`);
-  let folded: Aggregates = EMPTY_AGGREGATES;
-  let foldedUntil: Date | '-infinity' = '-infinity';
+  const settings: Settings = {
+    lagSeconds: options.lagSeconds ?? FOLD_LAG_SECONDS,
+    timeoutMs: options.timeoutMs ?? 5000,
+    foldTimeoutMs: options.foldTimeoutMs ?? 120_000,
+  };
+  let kept: Kept = { folded: EMPTY_AGGREGATES, until: '-infinity' };
   let reading: Promise<Aggregates> | undefined;
   const readOnce = async (): Promise<Aggregates> => {
     const client = await pool.connect();
     let failed: Error | undefined;
     try {
-      await client.query('BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      const { rows } = await client.query<{ until: Date; due: boolean }>(
-        `SELECT now() - make_interval(secs => $1) AS until,
-             $2::timestamptz < now() - make_interval(secs => $1 * 2) AS due`,
-        [lag, foldedUntil],
-      );
-      const { until, due } = rows[0]!;
-      let nextFolded = folded;
-      let nextUntil = foldedUntil;
-      if (due) {
-        await statementTimeout(client, foldTimeoutMs);
-        const window = { from: foldedUntil, to: until, active: false };
-        const finished = await loadAggregates(client, window, foldTimeoutMs);
-        nextFolded = mergeAggregates(folded, finished);
-        nextUntil = until;
-      }
-      await statementTimeout(client, timeoutMs);
-      const live = await loadAggregates(client, { from: nextUntil, to: 'infinity', active: true }, timeoutMs);
-      await client.query('COMMIT');
+      const { next, live } = await readInTransaction(client, kept, settings);
       // Kept only once the whole read succeeded: a timed-out read leaves the totals as they were.
-      folded = nextFolded;
-      foldedUntil = nextUntil;
-      return mergeAggregates(folded, live);
+      kept = next;
+      return mergeAggregates(kept.folded, live);
     } catch (error) {
       failed = error as Error;
       throw error;
@@ -84,4 +64,40 @@ export function createRollup(pool: pg.Pool, options: RollupOptions = {}): Rollup
       return reading;
     },
   };
+}
+
+/** The totals of operations finished before `until`. */
+interface Kept {
+  folded: Aggregates;
+  until: Date | '-infinity';
+}
+
+type Settings = Required<RollupOptions>;
+
+/** One snapshot: folds what became old enough when due, then sums what is left (the live part). */
+async function readInTransaction(
+  client: pg.PoolClient,
+  kept: Kept,
+  settings: Settings,
+): Promise<{ next: Kept; live: Aggregates }> {
+  const statementTimeout = (ms: number) => client.query(`SET LOCAL statement_timeout = ${Math.round(ms)}`);
+  await client.query('BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY');
+  const { rows } = await client.query<{ until: Date; due: boolean }>(
+    `SELECT now() - make_interval(secs => $1) AS until,
+       $2::timestamptz < now() - make_interval(secs => $1 * 2) AS due`,
+    [settings.lagSeconds, kept.until],
+  );
+  const { until, due } = rows[0]!;
+  let next = kept;
+  if (due) {
+    await statementTimeout(settings.foldTimeoutMs);
+    const window = { from: kept.until, to: until, active: false };
+    const finished = await loadAggregates(client, window, settings.foldTimeoutMs);
+    next = { folded: mergeAggregates(kept.folded, finished), until };
+  }
+  await statementTimeout(settings.timeoutMs);
+  const window = { from: next.until, to: 'infinity' as const, active: true };
+  const live = await loadAggregates(client, window, settings.timeoutMs);
+  await client.query('COMMIT');
+  return { next, live };
 }
