@@ -2,8 +2,6 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { type Logger, pino } from 'pino';
 import { CENSOR, REDACTED_PATHS, redactFields, scrubText, secretForms } from './log-redact.ts';
 
-export { CENSOR } from './log-redact.ts';
-
 /** Where a root logger keeps its context (children inherit it through their prototype). */
 const CONTEXT = Symbol('pachops.log-context');
 type LogContext = AsyncLocalStorage<Record<string, unknown>>;
