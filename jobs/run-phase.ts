@@ -1,6 +1,6 @@
 import type { ClusterConfig } from '../src/config/load.ts';
 import { describeError, PachopsError } from '../src/errors.ts';
-import type { Logger } from '../src/log.ts';
+import { type Logger, withLogContext } from '../src/log.ts';
 import { AbortRequestStore } from '../src/operations/abort-requests.ts';
 import { advance, type FlowDeps, finishOperation } from '../src/operations/advance.ts';
 import { mention } from '../src/operations/approval-policy.ts';
@@ -31,7 +31,13 @@ export interface PhaseRun {
  * already succeeded is not run again. On the final failure the thread is told and offered a way out.
  * While the phase runs, an [Abort] recorded for this run in the state database stops it.
  */
-export async function runPhase(deps: RunnerDeps, run: PhaseRun): Promise<void> {
+export function runPhase(deps: RunnerDeps, run: PhaseRun): Promise<void> {
+  // Every line written while the phase runs carries its operation and phase, whoever writes it.
+  const fields = { operationId: run.operationId, phase: run.phase, attempt: run.attempt };
+  return withLogContext(deps.log, fields, () => runPhaseInContext(deps, run));
+}
+
+async function runPhaseInContext(deps: RunnerDeps, run: PhaseRun): Promise<void> {
   const { store, reporter } = deps;
   const taken = await takeUp(deps, run);
   if (!taken) return;

@@ -1,6 +1,7 @@
 import { webApi } from '@slack/bolt';
 import { Worker } from 'bullmq';
 import { loadConfig, requireSlack } from '../src/config/load.ts';
+import { configSecrets } from '../src/config/secrets.ts';
 import { limitHeapGrowth, runUntilSignalled } from '../src/lifecycle.ts';
 import { createLogger } from '../src/log.ts';
 import { PromptStore } from '../src/operations/prompts.ts';
@@ -20,7 +21,11 @@ export async function startWorker(
   env: Record<string, string | undefined> = process.env,
 ): Promise<{ stop(): Promise<void> }> {
   const config = await loadConfig(env);
-  const log = createLogger({ name: 'pachops-worker', level: config.runtime.logLevel ?? 'info' });
+  const log = createLogger({
+    name: 'pachops-worker',
+    level: config.runtime.logLevel ?? 'info',
+    secrets: configSecrets(config),
+  });
   const { botToken } = requireSlack(config, { signingSecret: false });
   const store = new StateStore(config.stateDatabase.url, {
     onError: (error) => log.warn({ err: error }, 'a state database connection was lost; the pool reconnects'),
@@ -69,7 +74,11 @@ export async function startWorker(
       stalledInterval: config.jobs.lockSeconds * 1000,
     },
   );
-  worker.on('failed', (job, error) => log.warn({ jobId: job?.id, err: error }, 'phase job attempt failed'));
+  worker.on('failed', (job, error) => {
+    const data = PhaseJobData.safeParse(job?.data);
+    const { operationId, phase } = data.success ? data.data : {};
+    log.warn({ jobId: job?.id, operationId, phase, err: error }, 'phase job attempt failed');
+  });
   const shardWorker = startShardWorker(deps);
   shardWorker.on('error', (error) => log.error({ err: error }, 'shard worker error'));
   const watchdog = await startWatchdog(deps, queue);

@@ -1,8 +1,10 @@
 import { createPhaseQueue, createQueueDispatcher } from '../jobs/queue.ts';
 import { createScheduleQueue } from '../jobs/schedules.ts';
 import { loadConfig, requireSlack } from './config/load.ts';
+import { configSecrets } from './config/secrets.ts';
 import { runUntilSignalled } from './lifecycle.ts';
 import { createLogger } from './log.ts';
+import { createMetricsEndpoint } from './metrics/endpoint.ts';
 import { PromptStore } from './operations/prompts.ts';
 import { ScheduleStore } from './operations/schedules.ts';
 import { StateStore } from './operations/store.ts';
@@ -13,7 +15,11 @@ export async function startBot(
   env: Record<string, string | undefined> = process.env,
 ): Promise<{ stop(): Promise<void> }> {
   const config = await loadConfig(env);
-  const log = createLogger({ name: 'pachops-bot', level: config.runtime.logLevel ?? 'info' });
+  const log = createLogger({
+    name: 'pachops-bot',
+    level: config.runtime.logLevel ?? 'info',
+    secrets: configSecrets(config),
+  });
   const { botToken, signingSecret } = requireSlack(config, { signingSecret: true });
   const store = new StateStore(config.stateDatabase.url, {
     onError: (error) => log.warn({ err: error }, 'a state database connection was lost; the pool reconnects'),
@@ -28,6 +34,12 @@ export async function startBot(
     await queue.getWaitingCount();
     return true;
   };
+  const metrics = createMetricsEndpoint({
+    stateDatabaseUrl: config.stateDatabase.url,
+    clusters: Object.keys(config.clusters),
+    log,
+    defaultMetrics: true,
+  });
   const { app } = createSlackApp({
     config,
     store,
@@ -38,6 +50,7 @@ export async function startBot(
     signingSecret: signingSecret!,
     isReady,
     schedules,
+    routes: [{ path: '/metrics', method: 'GET', handler: (req, res) => metrics.handle(req, res) }],
   });
   await app.start();
   log.info({ port: config.runtime.port, socketMode: Boolean(config.runtime.slackAppToken) }, 'bot started');
@@ -47,6 +60,7 @@ export async function startBot(
       await queue.close();
       await schedules.queue.close();
       await store.close();
+      await metrics.close();
       log.info('bot stopped');
     },
   };

@@ -1,5 +1,6 @@
 import { userInfo } from 'node:os';
 import { type Config, loadConfig } from '../config/load.ts';
+import { configSecrets } from '../config/secrets.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { StateStore } from '../operations/store.ts';
 
@@ -22,6 +23,7 @@ export async function createCliContext(
     name: 'pachops-cli',
     level: config.runtime.logLevel ?? 'warn',
     destination: process.stderr,
+    secrets: configSecrets(config),
   });
   return {
     config,

@@ -98,4 +98,9 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (operation_id, phase, run)
   );
   `,
+  `
+  -- /metrics folds finished operations into running totals by finished_at, and reads only those finished
+  -- since (and the active ones, finished_at IS NULL) on each scrape.
+  CREATE INDEX operations_by_finished_at ON operations (finished_at);
+  `,
 ];

@@ -1,4 +1,4 @@
-import { App } from '@slack/bolt';
+import { App, type CustomRoute } from '@slack/bolt';
 import type { Config } from '../config/load.ts';
 import type { Logger } from '../log.ts';
 import type { Dispatcher } from '../operations/ports.ts';
@@ -27,11 +27,13 @@ export interface SlackAppOptions {
   /** Readiness: the state database and Redis answer. */
   isReady: () => Promise<boolean>;
   schedules: ScheduleDeps;
+  /** More routes on the same HTTP port (`/metrics`), in Socket Mode too. */
+  routes?: CustomRoute[];
 }
 
 /**
  * The Bolt app: HTTP receiver (or Socket Mode when SLACK_APP_TOKEN is set), `/pach`, the prompt buttons,
- * and `/healthz` + `/readyz` for the orchestrator's probes.
+ * `/healthz` + `/readyz` for the orchestrator's probes, and any further `routes` (`/metrics`).
  */
 export function createSlackApp(options: SlackAppOptions): { app: App; deps: BotDeps } {
   const { config, log } = options;
@@ -56,6 +58,7 @@ export function createSlackApp(options: SlackAppOptions): { app: App; deps: BotD
           );
         },
       },
+      ...(options.routes ?? []),
     ],
   });
   const reporter = new SlackReporter({

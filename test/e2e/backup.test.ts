@@ -19,6 +19,7 @@ import {
   waitForPrompt,
 } from '../harness/drive.ts';
 import { consistencyKeys } from '../harness/pachyderm/simulator.ts';
+import { parseExposition } from '../harness/prom-text.ts';
 import { makeS3Client } from '../harness/s3-client.ts';
 import { CHANNELS, type Scenario, startScenario, USERS } from '../harness/scenario.ts';
 import { stackEnv } from '../harness/stack-env.ts';
@@ -208,6 +209,70 @@ describe('a backup of a live cluster, approved phase by phase', () => {
     expect(manifest.downtimeMs).toBeGreaterThan(0);
   });
 
+  test("the bot's /metrics tells what happened, read from the state database", async () => {
+    const prefix = `.pachops/backups/${backupId}/`;
+    const manifest = JSON.parse((await getBytes(scenario.names.backup, `${prefix}manifest.json`)).toString());
+    const response = await fetch(`${scenario.bot!.url}/metrics`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^text\/plain/);
+    const metrics = parseExposition(await response.text());
+    const prod = { cluster: 'prod' };
+    const backup = { ...prod, kind: 'backup' };
+    expect(metrics.value('pachops_operations_total', { ...backup, outcome: 'completed' })).toBe(1);
+    expect(metrics.find('pachops_operations_total')).toHaveLength(1);
+    expect(metrics.find('pachops_operations_active')).toEqual([]);
+    expect(metrics.value('pachops_cluster_paused', prod)).toBe(0);
+    // Downtime: the paused time the manifest (and the all-clear) reported.
+    expect(metrics.value('pachops_downtime_seconds_count', backup)).toBe(1);
+    expect(metrics.value('pachops_downtime_seconds_sum', backup)).toBeGreaterThan(0);
+    expect(metrics.value('pachops_downtime_seconds_sum', backup)).toBeCloseTo(manifest.downtimeMs / 1000, 3);
+    // Copies: what the mirror engine counted (the manifest's numbers), and the live pre-copy.
+    const copied = (what: string, phase: string) =>
+      metrics.value(`pachops_mirror_copied_${what}_total`, { ...prod, phase });
+    expect(copied('objects', 'mirror')).toBe(manifest.objects.copied);
+    expect(copied('bytes', 'mirror')).toBe(manifest.objects.copiedBytes);
+    const precopy = scenario.slack
+      .thread(CHANNELS.ops, parentTs)
+      .find((m) => /^precopy done in /.test(m.text))!;
+    expect(copied('objects', 'precopy')).toBe(Number(/: (\d+) of \d+ objects/.exec(precopy.text)![1]));
+    // Every phase ran once; the last complete backup is this one, at its manifest's time.
+    for (const phase of ['plan', 'precopy', 'announce', 'pause', 'dump', 'mirror', 'resume', 'verify'])
+      expect({
+        phase,
+        runs: metrics.value('pachops_phase_duration_seconds_count', { ...backup, phase }),
+      }).toEqual({
+        phase,
+        runs: 1,
+      });
+    const last = metrics.value('pachops_last_complete_backup_timestamp_seconds', prod);
+    expect(Math.abs(last - Date.parse(manifest.completedAt) / 1000)).toBeLessThan(1);
+    expect(metrics.types.get('pachops_process_cpu_seconds_total')).toBe('counter');
+  });
+
+  test('every line the worker wrote is JSON, and every line of a phase job names its operation and phase', () => {
+    const lines = scenario.worker!.log().split('\n').filter(Boolean);
+    const notJson = lines.filter((line) => {
+      try {
+        JSON.parse(line);
+        return false;
+      } catch {
+        return true;
+      }
+    });
+    expect(notJson).toEqual([]);
+    const parsed = lines.map(
+      (line) => JSON.parse(line) as { msg: string; operationId?: string; phase?: string; attempt?: number },
+    );
+    const scoped = parsed.filter((line) => line.operationId);
+    expect(scoped.length).toBeGreaterThan(16);
+    expect(scoped.filter((line) => !line.phase || !line.attempt)).toEqual([]);
+    // Outside phase jobs the worker only says it started.
+    expect(parsed.filter((line) => !line.operationId).map((line) => line.msg)).toEqual(['worker started']);
+    expect(new Set(scoped.map((line) => line.phase))).toEqual(
+      new Set(['plan', 'precopy', 'announce', 'pause', 'dump', 'mirror', 'resume', 'verify']),
+    );
+  });
+
   test('the thread holds one report per phase and the checklist is complete', () => {
     const thread = scenario.slack.thread(CHANNELS.ops, parentTs);
     for (const phase of ['plan', 'precopy', 'announce', 'pause', 'dump', 'mirror', 'resume', 'verify']) {
@@ -262,6 +327,8 @@ describe('a backup of a live cluster, approved phase by phase', () => {
       scenario.env.SLACK_BOT_TOKEN,
       scenario.env.SLACK_SIGNING_SECRET,
     ];
+    // The logs also never hold the state database's password (it sits in the scenario's config file).
+    const superuser = stackEnv().postgres.password;
     const places = {
       bot: scenario.bot!.log(),
       worker: scenario.worker!.log(),
@@ -269,7 +336,7 @@ describe('a backup of a live cluster, approved phase by phase', () => {
       config: readFileSync(scenario.configPath, 'utf8'),
     };
     for (const [place, text] of Object.entries(places)) {
-      for (const secret of secrets)
+      for (const secret of place === 'config' ? secrets : [...secrets, superuser])
         expect({ place, leaks: text.includes(secret) }).toEqual({ place, leaks: false });
     }
   });

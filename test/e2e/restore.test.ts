@@ -19,6 +19,7 @@ import {
   waitForPrompt,
 } from '../harness/drive.ts';
 import { consistencyKeys } from '../harness/pachyderm/simulator.ts';
+import { parseExposition } from '../harness/prom-text.ts';
 import { makeS3Client } from '../harness/s3-client.ts';
 import { CHANNELS, type Scenario, startScenario, USERS } from '../harness/scenario.ts';
 import { stackEnv } from '../harness/stack-env.ts';
@@ -190,6 +191,27 @@ describe('restoring it through the form into new databases and a new bucket, red
       /Pachyderm prod is back\*, restored from backup/,
     );
     expect(allClear.text).toContain(dumped.backupId);
+  });
+
+  test("the bot's /metrics counts the restore, its downtime and what it copied", async () => {
+    const metrics = parseExposition(await (await fetch(`${scenario.bot!.url}/metrics`)).text());
+    const restore = { cluster: 'prod', kind: 'restore' };
+    expect(metrics.value('pachops_operations_total', { ...restore, outcome: 'completed' })).toBe(1);
+    expect(
+      metrics.value('pachops_operations_total', { cluster: 'prod', kind: 'backup', outcome: 'completed' }),
+    ).toBe(1);
+    expect(metrics.value('pachops_downtime_seconds_count', restore)).toBe(1);
+    expect(metrics.value('pachops_downtime_seconds_sum', restore)).toBeGreaterThan(0);
+    for (const phase of RESTORE_PHASES)
+      expect(metrics.value('pachops_phase_duration_seconds_count', { ...restore, phase })).toBe(1);
+    const copiedText = scenario.slack
+      .thread(CHANNELS.ops, parentTs)
+      .find((m) => /^restore-bucket done in /.test(m.text))!.text;
+    const copied = Number(/: ([\d,]+) objects \(/.exec(copiedText)![1]!.replace(/,/g, ''));
+    expect(copied).toBeGreaterThan(0);
+    expect(
+      metrics.value('pachops_mirror_copied_objects_total', { cluster: 'prod', phase: 'restore-bucket' }),
+    ).toBe(copied);
   });
 });
 
