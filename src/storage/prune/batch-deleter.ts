@@ -50,6 +50,11 @@ export class BatchDeleter {
     return this.counts;
   }
 
+  /** Waits for the requests in flight, whatever they do: after a failure elsewhere, none may outlive the prune. */
+  async settle(): Promise<void> {
+    while (this.inFlight.size) await Promise.all(this.inFlight);
+  }
+
   private async send(): Promise<void> {
     const batch = this.batch;
     this.batch = [];

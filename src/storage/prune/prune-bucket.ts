@@ -23,8 +23,9 @@ export interface PruneBucketOptions {
   dryRun: boolean;
   /** DeleteObjects requests in flight at most. Default 4. */
   concurrency?: number;
-  /** Listing page size (tests: small, to page). */
+  /** Listing page size, and keys per DeleteObjects request (tests: small, to page and to batch). */
   pageSize?: number;
+  batchSize?: number;
   signal?: AbortSignal;
   onProgress?: (progress: { found: GarbageCounts; deleted: DeleteCounts }) => void;
 }
@@ -47,59 +48,70 @@ export interface PruneBucketResult {
  * again: an interrupted prune is finished by the same plan. `dryRun` only counts.
  */
 export async function pruneBucket(options: PruneBucketOptions): Promise<PruneBucketResult> {
-  const { bucket, plan, dryRun } = options;
+  const { bucket, dryRun } = options;
   const garbage: GarbageCounts = { objects: 0, bytes: 0, missing: 0, missingSample: [] };
   const deleter = dryRun
     ? undefined
     : new BatchDeleter(bucket, {
         concurrency: options.concurrency,
+        batchSize: options.batchSize,
         onProgress: () => options.onProgress?.({ found: garbage, deleted: deleter!.counts }),
       });
-  let backupFiles = 0;
-  let manifests = 0;
-  if (deleter) {
-    const failed = await deleteBatch(
-      bucket,
-      plan.prune.map((b) => manifestKey(b.id)),
+  try {
+    const removed = deleter ? await deleteBackupFolders(options, deleter) : { manifests: 0, backupFiles: 0 };
+    const found = async (object: ObjectEntry) => {
+      checkAborted(options.signal);
+      garbage.objects++;
+      garbage.bytes += object.size;
+      await deleter?.add(object.key, object.size);
+    };
+    const storedNeeded = new Set<string>();
+    await pruneRoot(options, storedNeeded, found, garbage);
+    // Changed content is rare (Pachyderm's chunks are immutable): the kept versions' keys fit in memory.
+    for await (const object of listObjects(bucket, { prefix: VERSIONS_PREFIX, pageSize: options.pageSize })) {
+      if (storedNeeded.delete(object.key)) continue;
+      await found(object);
+    }
+    for (const key of storedNeeded) noteMissing(garbage, key);
+    const deleted = deleter
+      ? await deleter.finish()
+      : { deleted: 0, deletedBytes: 0, failed: 0, failures: [] };
+    options.onProgress?.({ found: garbage, deleted });
+    return { garbage, deleted, ...removed };
+  } catch (error) {
+    await deleter?.settle();
+    throw error;
+  }
+}
+
+/** The pruned backups' manifests first (one request; any failure stops here), then the rest of the folders. */
+async function deleteBackupFolders(options: PruneBucketOptions, deleter: BatchDeleter) {
+  const { bucket, plan } = options;
+  const failed = await deleteBatch(
+    bucket,
+    plan.prune.map((b) => manifestKey(b.id)),
+  );
+  if (failed.length)
+    throw new PachopsError(
+      'PRUNE_FAILED',
+      `could not delete the manifest of ${failed.length} pruned backup(s), e.g. ${failed[0]!.key}: ${failed[0]!.message}; nothing else was deleted`,
     );
-    if (failed.length)
-      throw new PachopsError(
-        'PRUNE_FAILED',
-        `could not delete the manifest of ${failed.length} pruned backup(s), e.g. ${failed[0]!.key}: ${failed[0]!.message}; nothing else was deleted`,
-      );
-    manifests = plan.prune.length;
-    const folders = [
-      ...plan.prune.map((b) => b.id),
-      ...plan.incomplete.filter((i) => i.delete).map((i) => i.id),
-    ];
-    for (const id of folders) {
-      for await (const object of listObjects(bucket, {
-        prefix: backupPrefix(id),
-        pageSize: options.pageSize,
-      })) {
-        checkAborted(options.signal);
-        await deleter.add(object.key);
-        backupFiles++;
-      }
+  let backupFiles = 0;
+  const folders = [
+    ...plan.prune.map((b) => b.id),
+    ...plan.incomplete.filter((i) => i.delete).map((i) => i.id),
+  ];
+  for (const id of folders) {
+    for await (const object of listObjects(bucket, {
+      prefix: backupPrefix(id),
+      pageSize: options.pageSize,
+    })) {
+      checkAborted(options.signal);
+      await deleter.add(object.key);
+      backupFiles++;
     }
   }
-  const found = async (object: ObjectEntry) => {
-    checkAborted(options.signal);
-    garbage.objects++;
-    garbage.bytes += object.size;
-    await deleter?.add(object.key, object.size);
-  };
-  const storedNeeded = new Set<string>();
-  await pruneRoot(options, storedNeeded, found, garbage);
-  // Changed content is rare (Pachyderm's chunks are immutable): the kept versions' keys fit in memory.
-  for await (const object of listObjects(bucket, { prefix: VERSIONS_PREFIX, pageSize: options.pageSize })) {
-    if (storedNeeded.delete(object.key)) continue;
-    await found(object);
-  }
-  for (const key of storedNeeded) noteMissing(garbage, key);
-  const deleted = deleter ? await deleter.finish() : { deleted: 0, deletedBytes: 0, failed: 0, failures: [] };
-  options.onProgress?.({ found: garbage, deleted });
-  return { garbage, deleted, manifests, backupFiles };
+  return { manifests: plan.prune.length, backupFiles };
 }
 
 /** The bucket's root (everything outside `.pachops/`) merge-joined with the keys the kept backups list. */

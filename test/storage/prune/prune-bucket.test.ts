@@ -174,6 +174,42 @@ test('a prune deletes the pruned backups and exactly the objects no kept backup 
   expect([...(await listAll(rgw, name)).keys()]).toEqual(expected);
 });
 
+test('a prune stopped half-way (abort) is finished by running the same plan again', async () => {
+  const name = await createBucketOn(rgw, 'prune-abort');
+  const laid = await layOut(name);
+  const plan = await planPrune({
+    bucket: laid.bucket,
+    cluster: 'prod',
+    retention: RetentionSchema.parse({ keepLast: 2 }),
+  });
+  const controller = new AbortController();
+  const stopped = await pruneBucket({
+    bucket: laid.bucket,
+    plan,
+    dryRun: false,
+    pageSize: 7,
+    batchSize: 3,
+    concurrency: 1,
+    signal: controller.signal,
+    onProgress: (p) => {
+      if (p.deleted.deleted >= 9) controller.abort();
+    },
+  }).catch((e) => e);
+  expect(stopped).toMatchObject({ code: 'ABORTED' });
+  const half = await listAll(rgw, name);
+  // The manifests went first: the pruned backups are no longer listed, though some of their files remain.
+  for (const pruned of laid.pruned) expect(half.has(manifestKey(pruned))).toBe(false);
+  expect([...half.keys()].filter((k) => k.startsWith('chunk/old/')).length).toBeGreaterThan(0);
+  const finished = await pruneBucket({ bucket: laid.bucket, plan, dryRun: false, pageSize: 7 });
+  expect(finished.deleted.failed).toBe(0);
+  const after = [...(await listAll(rgw, name)).keys()];
+  expect(after.filter((k) => k.startsWith('chunk/old/') || k.startsWith('chunk/orphan/'))).toEqual([]);
+  expect(after.filter((k) => laid.pruned.some((p) => k.includes(p)))).toEqual([]);
+  expect(after).toEqual(
+    expect.arrayContaining([...laid.shared, ...laid.onlyKept, manifestKey(laid.kept[1]!)]),
+  );
+});
+
 test('a kept object list out of key order stops the prune before any mirror object is deleted', async () => {
   const name = await createBucketOn(rgw, 'prune-unsorted');
   const bucket = openOn(rgw, name);
