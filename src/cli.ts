@@ -151,7 +151,9 @@ export async function main(
     if (error instanceof ConfigError) return EXIT.usage;
     if (
       error instanceof PachopsError &&
-      ['OPERATION_ACTIVE', 'APPROVAL_REQUIRED', 'FORBIDDEN', 'PRUNE_REFUSED'].includes(error.code)
+      ['OPERATION_ACTIVE', 'APPROVAL_REQUIRED', 'FORBIDDEN', 'PRUNE_REFUSED', 'OPERATION_CONFLICT'].includes(
+        error.code,
+      )
     )
       return EXIT.refused;
     return error instanceof PachopsError && error.code === 'BAD_REQUEST' ? EXIT.usage : EXIT.failed;

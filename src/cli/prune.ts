@@ -1,6 +1,6 @@
 import { resolveCluster } from '../config/resolve-cluster.ts';
 import { PachopsError } from '../errors.ts';
-import { checkPruneRequest, pruneRetention, pruneTag } from '../operations/prune-request.ts';
+import { pruneRetention, pruneTag } from '../operations/prune-request.ts';
 import { startOperation } from '../operations/start.ts';
 import { withRunner } from './backup.ts';
 import type { CliContext } from './context.ts';
@@ -21,8 +21,7 @@ export async function runPruneCommand(ctx: CliContext, flags: PruneFlags): Promi
       'a prune deletes backups for good: pass --yes to approve it, or --dry-run to see the plan',
       { permanent: true },
     );
-  return withRunner(ctx, ['succeeded', 'planned'], async (store, runner, track) => {
-    if (!flags.dryRun) await checkPruneRequest({ config: ctx.config, store }, cluster);
+  return withRunner(ctx, ['succeeded', 'planned'], async (_store, runner, track) => {
     await startOperation(runner, {
       kind: 'prune',
       cluster: cluster.name,

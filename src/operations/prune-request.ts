@@ -1,6 +1,7 @@
 import type { ClusterConfig, Config } from '../config/load.ts';
 import type { Retention } from '../config/schema.ts';
 import { PachopsError } from '../errors.ts';
+import type { Operation } from './model.ts';
 import type { StateStore } from './store.ts';
 
 /** A prune's tag in the operations table (its `backup_id` column): never a backup id. */
@@ -39,20 +40,28 @@ export function pruneRetention(config: Config, cluster: ClusterConfig): Retentio
 }
 
 /**
- * Before a real prune starts: retention is set, and no restore is reading this cluster's backups (a
- * restore into another cluster holds that cluster's lock, not this one's).
+ * A prune of cluster A and a restore from A's backups into another cluster B hold different locks (A's
+ * and B's), so each checks for the other once its own operation is recorded: whichever looks second
+ * sees the first and is refused (both may be, never neither). Returns why, or undefined.
  */
-export async function checkPruneRequest(
-  deps: { config: Config; store: StateStore },
-  cluster: ClusterConfig,
-): Promise<void> {
-  pruneRetention(deps.config, cluster);
-  const active = await deps.store.listOperations({ active: true, limit: 1000 });
-  const restoring = active.find(
-    (op) => op.kind === 'restore' && op.options.restore?.fromCluster === cluster.name && !op.options.dryRun,
+export async function crossClusterConflict(
+  store: StateStore,
+  operation: Operation,
+): Promise<string | undefined> {
+  if (operation.options.dryRun) return undefined;
+  const from = operation.options.restore?.fromCluster;
+  if (operation.kind !== 'prune' && !(operation.kind === 'restore' && from && from !== operation.cluster))
+    return undefined;
+  const active = await store.listOperations({ active: true, limit: 1000 });
+  const other = active.find((op) =>
+    op.id === operation.id || op.options.dryRun
+      ? false
+      : operation.kind === 'prune'
+        ? op.kind === 'restore' && op.options.restore?.fromCluster === operation.cluster
+        : op.kind === 'prune' && op.cluster === from,
   );
-  if (restoring)
-    refuse(
-      `a restore of ${restoring.cluster} from ${cluster.name}'s backup ${restoring.backupId} is in progress (operation ${restoring.id}); prune when it has ended`,
-    );
+  if (!other) return undefined;
+  return operation.kind === 'prune'
+    ? `a restore of ${other.cluster} from ${operation.cluster}'s backup ${other.backupId} is in progress (operation ${other.id}); prune when it has ended`
+    : `a prune of ${from}'s backups is in progress (operation ${other.id}); restore from them when it has ended`;
 }

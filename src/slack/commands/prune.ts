@@ -1,6 +1,6 @@
 import { resolveCluster } from '../../config/resolve-cluster.ts';
 import { PachopsError } from '../../errors.ts';
-import { checkPruneRequest, pruneRetention, pruneTag } from '../../operations/prune-request.ts';
+import { pruneRetention, pruneTag } from '../../operations/prune-request.ts';
 import type { BotDeps, CommandRequest } from '../deps.ts';
 import type { PachCommand } from './parse.ts';
 import { startFromSlack } from './start.ts';
@@ -24,7 +24,6 @@ export async function handlePrune(
         'only approvers can prune backups; `/pach prune --dry-run` shows the plan to anyone',
         { permanent: true },
       );
-    await checkPruneRequest(deps, cluster);
   }
   await startFromSlack(deps, {
     kind: 'prune',
