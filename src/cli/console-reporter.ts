@@ -118,7 +118,7 @@ export class ConsoleReporter implements Reporter {
     const texts: Partial<Record<Operation['status'], string>> = {
       succeeded:
         operation.kind === 'prune'
-          ? `${what} complete: ${operation.state.prune?.deleted?.backups ?? 0} backup(s) and ${operation.state.prune?.deleted?.objects ?? 0} objects deleted`
+          ? `${what} complete: ${operation.state.prune?.deleted?.backups ?? 0} backup(s) and ${operation.state.prune?.deleted?.objects ?? 0} mirror objects deleted`
           : operation.kind === 'restore'
             ? `${what} complete: every chunk object the restored metadata references is in ${operation.options.restore?.bucket.name}${downtime}`
             : `${what} complete and verified: s3://${bucket}/.pachops/backups/${operation.backupId}/${downtime}`,

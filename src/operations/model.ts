@@ -148,7 +148,16 @@ export interface PruneRecord {
   plan: PrunePlan;
   /** Mirror objects no kept backup lists, when planned. */
   garbage: { objects: number; bytes: number; missing: number };
-  deleted?: { backups: number; incomplete: number; objects: number; bytes: number; failed: number };
+  /** Backup folders' files (manifests included) and mirror objects deleted, with their bytes. */
+  deleted?: {
+    backups: number;
+    incomplete: number;
+    files: number;
+    fileBytes: number;
+    objects: number;
+    bytes: number;
+    failed: number;
+  };
 }
 
 export interface RestoreRecord {

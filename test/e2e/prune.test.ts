@@ -131,7 +131,9 @@ test('a prune approved in the thread deletes the pruned backups and only their o
   // The requester cannot approve their own prune; another approver (a member of the group) does.
   await approvePhases(scenario, parent.ts, USERS.groupMember, ['prune']);
   const done = await waitForFinish(scenario, parent.ts, 60_000);
-  expect(done.text).toMatch(/:broom: Prune of prod complete: 2 backup\(s\) and \d+ objects/);
+  expect(done.text).toMatch(
+    /:broom: Prune of prod complete: 2 backup\(s\) \(\d+ files, [\d.]+ \w+\) and \d+ mirror objects/,
+  );
 
   const after = await keysOf(scenario.names.backup);
   for (const gone of backups.slice(0, 2)) expect(after.some((k) => k.includes(gone))).toBe(false);

@@ -40,5 +40,5 @@ export function describePrunePlan(record: PruneRecord): string[] {
 export function pruneSummary(record: PruneRecord): string {
   const { plan, garbage } = record;
   const incomplete = plan.incomplete.filter((i) => i.delete).length;
-  return `keep ${plan.keep.length} backup(s), delete ${plan.prune.length}${incomplete ? ` and ${incomplete} incomplete folder(s)` : ''} and ${formatCount(garbage.objects)} mirror objects (${formatBytes(garbage.bytes)})`;
+  return `keep ${plan.keep.length} backup(s), delete ${plan.prune.length} backup(s)${incomplete ? ` and ${incomplete} incomplete folder(s)` : ''} and ${formatCount(garbage.objects)} mirror objects (${formatBytes(garbage.bytes)})`;
 }

@@ -36,8 +36,10 @@ export const prunePhase: Phase = {
         deleted: {
           backups: record.plan.prune.length,
           incomplete,
-          objects: deleted.deleted,
-          bytes: deleted.deletedBytes,
+          files: result.manifests + result.backupFiles,
+          fileBytes: result.backupBytes,
+          objects: deleted.deleted - result.backupFiles,
+          bytes: deleted.deletedBytes - result.backupBytes,
           failed: deleted.failed,
         },
       },

@@ -28,7 +28,7 @@ export function pruneFinishedText(operation: Operation): string {
   const deleted = operation.state.prune?.deleted;
   switch (operation.status) {
     case 'succeeded':
-      return `:broom: Prune of ${operation.cluster} complete: ${deleted?.backups ?? 0} backup(s) and ${formatCount(deleted?.objects ?? 0)} objects (${formatBytes(deleted?.bytes ?? 0)}) deleted.`;
+      return `:broom: Prune of ${operation.cluster} complete: ${deleted?.backups ?? 0} backup(s) (${formatCount(deleted?.files ?? 0)} files, ${formatBytes(deleted?.fileBytes ?? 0)}) and ${formatCount(deleted?.objects ?? 0)} mirror objects (${formatBytes(deleted?.bytes ?? 0)}) deleted.`;
     case 'planned':
       return ':memo: Dry run: this is the plan. Nothing was deleted; run `/pach prune` without `--dry-run` to do it.';
     case 'refused':

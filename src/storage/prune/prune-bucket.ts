@@ -35,8 +35,9 @@ export interface PruneBucketResult {
   deleted: DeleteCounts;
   /** Manifests of pruned backups deleted (first, in one request). */
   manifests: number;
-  /** Other files of pruned and incomplete backup folders deleted. */
+  /** Other files of pruned and incomplete backup folders deleted (also in `deleted`), and their bytes. */
   backupFiles: number;
+  backupBytes: number;
 }
 
 /**
@@ -58,7 +59,9 @@ export async function pruneBucket(options: PruneBucketOptions): Promise<PruneBuc
         onProgress: () => options.onProgress?.({ found: garbage, deleted: deleter!.counts }),
       });
   try {
-    const removed = deleter ? await deleteBackupFolders(options, deleter) : { manifests: 0, backupFiles: 0 };
+    const removed = deleter
+      ? await deleteBackupFolders(options, deleter)
+      : { manifests: 0, backupFiles: 0, backupBytes: 0 };
     const found = async (object: ObjectEntry) => {
       checkAborted(options.signal);
       garbage.objects++;
@@ -97,6 +100,7 @@ async function deleteBackupFolders(options: PruneBucketOptions, deleter: BatchDe
       `could not delete the manifest of ${failed.length} pruned backup(s), e.g. ${failed[0]!.key}: ${failed[0]!.message}; nothing else was deleted`,
     );
   let backupFiles = 0;
+  let backupBytes = 0;
   const folders = [
     ...plan.prune.map((b) => b.id),
     ...plan.incomplete.filter((i) => i.delete).map((i) => i.id),
@@ -107,11 +111,12 @@ async function deleteBackupFolders(options: PruneBucketOptions, deleter: BatchDe
       pageSize: options.pageSize,
     })) {
       checkAborted(options.signal);
-      await deleter.add(object.key);
+      await deleter.add(object.key, object.size);
       backupFiles++;
+      backupBytes += object.size;
     }
   }
-  return { manifests: plan.prune.length, backupFiles };
+  return { manifests: plan.prune.length, backupFiles, backupBytes };
 }
 
 /** The bucket's root (everything outside `.pachops/`) merge-joined with the keys the kept backups list. */
