@@ -51,6 +51,12 @@ export async function planPrune(input: {
       );
     complete.push({ id, createdAt: manifest.createdAt, listKey: manifest.objects.listKey });
   }
+  if (!complete.length)
+    throw new PachopsError(
+      'PRUNE_REFUSED',
+      `${input.bucket.name} holds no complete backup of ${input.cluster}: with nothing to keep, a prune would delete the whole mirror; take a backup first`,
+      { permanent: true },
+    );
   const verdicts = applyRetention(complete, input.retention);
   const byId = new Map(complete.map((c) => [c.id, c]));
   const newest = verdicts[0]?.createdAt;

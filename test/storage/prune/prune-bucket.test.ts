@@ -242,3 +242,14 @@ test('a bucket that also holds another cluster’s backups is refused', async ()
     /also holds backup .* of cluster staging/,
   );
 });
+
+test('a bucket with no complete backup is refused: the whole mirror would go', async () => {
+  const name = await createBucketOn(rgw, 'prune-empty');
+  const bucket = openOn(rgw, name);
+  opened.push(bucket);
+  await put(name, 'chunk/a');
+  await addBackup(bucket, 22, [root('chunk/a')], false);
+  await expect(planPrune({ bucket, cluster: 'prod', retention: RetentionSchema.parse({}) })).rejects.toThrow(
+    /holds no complete backup of prod: with nothing to keep, a prune would delete the whole mirror/,
+  );
+});
