@@ -9,9 +9,21 @@ export interface ObjectEntry {
   etag: string;
 }
 
-/** S3 lists keys in UTF-8 byte order; JavaScript's `<` compares UTF-16 units, which differs above U+FFFF. */
+/**
+ * S3 lists keys in UTF-8 byte order; JavaScript's `<` compares UTF-16 units, which differs above U+FFFF.
+ * Below U+D800 the two orders agree, so the first differing unit decides there without encoding the keys
+ * (merge-joins compare millions of keys); only a difference at a surrogate or above is encoded.
+ */
 export function compareKeys(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+  const length = Math.min(a.length, b.length);
+  for (let i = 0; i < length; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    if (x < 0xd800 && y < 0xd800) return x - y;
+    return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+  }
+  return a.length - b.length;
 }
 
 export function stripQuotes(etag: string | undefined): string {

@@ -41,3 +41,30 @@ test('keys compare in UTF-8 byte order, as S3 lists them', () => {
   expect(compareKeys('\uE000', '\u{1F600}')).toBeLessThan(0);
   expect('\uE000' < '\u{1F600}').toBe(false);
 });
+
+test('compareKeys agrees with UTF-8 byte order on keys mixing ASCII, accents, private-use and astral characters', () => {
+  const alphabet = [
+    'a',
+    'b',
+    '.',
+    '/',
+    '\u00e9',
+    '\u07ff',
+    '\u0800',
+    '\uE000',
+    '\uFFFF',
+    '\u{1F600}',
+    '\u{10FFFF}',
+  ];
+  const word = (seed: number) =>
+    Array.from(
+      { length: seed % 5 },
+      (_, i) => alphabet[(seed * 7 + i * 13 + (seed >> 3)) % alphabet.length],
+    ).join('');
+  for (let i = 0; i < 3000; i++) {
+    const a = `chunk/${word(i)}`;
+    const b = `chunk/${word(i * 31 + 5)}`;
+    const expected = Math.sign(Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8')));
+    expect([a, b, Math.sign(compareKeys(a, b))]).toEqual([a, b, expected]);
+  }
+});
