@@ -2,6 +2,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { runAbortCommand, runBackupCommand, runRetryCommand } from './cli/backup.ts';
 import { type CliContext, createCliContext, EXIT } from './cli/context.ts';
+import { runPruneCommand } from './cli/prune.ts';
 import { runListCommand, runShowCommand, runStatusCommand, runVerifyCommand } from './cli/read-only.ts';
 import { runRestoreCommand } from './cli/restore.ts';
 import { runAuditCommand, runResumeCommand } from './cli/safety.ts';
@@ -74,6 +75,15 @@ export function buildProgram(run: (action: (ctx: CliContext) => Promise<number>)
       ),
     );
   program
+    .command('prune')
+    .description('delete the backups the retention rules do not keep, and the mirror objects only they list')
+    .addOption(
+      new Option('--cluster <name>', 'cluster whose backups to prune (default: the only one configured)'),
+    )
+    .option('--dry-run', 'show the plan (kept, deleted, mirror objects) and delete nothing', false)
+    .option('--yes', 'approve the deletion (required unless --dry-run)', false)
+    .action((o) => run((ctx) => runPruneCommand(ctx, { cluster: o.cluster, dryRun: o.dryRun, yes: o.yes })));
+  program
     .command('list')
     .description('complete backups, newest first')
     .option('--cluster <name>')
@@ -144,7 +154,9 @@ export async function main(
     if (error instanceof ConfigError) return EXIT.usage;
     if (
       error instanceof PachopsError &&
-      ['OPERATION_ACTIVE', 'APPROVAL_REQUIRED', 'FORBIDDEN'].includes(error.code)
+      ['OPERATION_ACTIVE', 'APPROVAL_REQUIRED', 'FORBIDDEN', 'PRUNE_REFUSED', 'OPERATION_CONFLICT'].includes(
+        error.code,
+      )
     )
       return EXIT.refused;
     return error instanceof PachopsError && error.code === 'BAD_REQUEST' ? EXIT.usage : EXIT.failed;

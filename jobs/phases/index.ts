@@ -8,6 +8,8 @@ import { planPhase } from './backup/plan.ts';
 import { precopyPhase } from './backup/precopy.ts';
 import { verifyPhase } from './backup/verify.ts';
 import { pausePhase } from './pause.ts';
+import { prunePlanPhase } from './prune/plan.ts';
+import { prunePhase } from './prune/prune.ts';
 import { deployPhase } from './restore/deploy.ts';
 import { healthPhase } from './restore/health.ts';
 import { restorePlanPhase } from './restore/plan.ts';
@@ -40,6 +42,7 @@ const PHASES: Record<OperationKind, Partial<Record<PhaseName, Phase>>> = {
     resume: resumePhase,
     health: healthPhase,
   },
+  prune: { plan: prunePlanPhase, prune: prunePhase },
 };
 
 export function phaseOf(kind: OperationKind, name: PhaseName): Phase {

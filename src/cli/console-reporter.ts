@@ -40,10 +40,13 @@ export class ConsoleReporter implements Reporter {
   }
 
   async operationStarted(operation: Operation): Promise<void> {
+    const dry = operation.options.dryRun ? 'dry run: ' : '';
     this.line(
       operation.kind === 'restore'
         ? `restore of ${operation.cluster} from ${operation.backupId}: operation ${operation.id}`
-        : `${operation.options.dryRun ? 'dry run: ' : ''}backup of ${operation.cluster}: operation ${operation.id}, backup ${operation.backupId}`,
+        : operation.kind === 'prune'
+          ? `${dry}prune of ${operation.cluster}'s backups: operation ${operation.id}`
+          : `${dry}backup of ${operation.cluster}: operation ${operation.id}, backup ${operation.backupId}`,
     );
   }
 
@@ -107,15 +110,18 @@ export class ConsoleReporter implements Reporter {
       operation.state.downtimeMs !== undefined
         ? `; downtime ${formatDuration(operation.state.downtimeMs)}`
         : '';
-    const what =
-      operation.kind === 'restore'
-        ? `restore of ${operation.cluster} from ${operation.backupId}`
-        : `backup ${operation.backupId}`;
+    const what = {
+      restore: `restore of ${operation.cluster} from ${operation.backupId}`,
+      prune: `prune of ${operation.cluster}'s backups`,
+      backup: `backup ${operation.backupId}`,
+    }[operation.kind];
     const texts: Partial<Record<Operation['status'], string>> = {
       succeeded:
-        operation.kind === 'restore'
-          ? `${what} complete: every chunk object the restored metadata references is in ${operation.options.restore?.bucket.name}${downtime}`
-          : `${what} complete and verified: s3://${bucket}/.pachops/backups/${operation.backupId}/${downtime}`,
+        operation.kind === 'prune'
+          ? `${what} complete: ${operation.state.prune?.deleted?.backups ?? 0} backup(s) and ${operation.state.prune?.deleted?.objects ?? 0} mirror objects deleted`
+          : operation.kind === 'restore'
+            ? `${what} complete: every chunk object the restored metadata references is in ${operation.options.restore?.bucket.name}${downtime}`
+            : `${what} complete and verified: s3://${bucket}/.pachops/backups/${operation.backupId}/${downtime}`,
       planned: 'dry run: planned only, nothing changed',
       refused: `${what} refused: nothing was changed`,
     };

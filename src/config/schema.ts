@@ -55,7 +55,7 @@ const PostgresSchema = z
   })
   .strict();
 
-/** Every phase of a backup or a restore (approvals may be configured per phase). */
+/** Every phase of a backup, a restore or a prune (approvals may be configured per phase). */
 export const PhaseName = z.enum([
   'plan',
   'precopy',
@@ -71,6 +71,7 @@ export const PhaseName = z.enum([
   'restore-bucket',
   'deploy',
   'health',
+  'prune',
 ]);
 export type PhaseName = z.infer<typeof PhaseName>;
 /** `plan` only reads and never waits, so it takes no approval setting. */
@@ -144,6 +145,24 @@ const ClusterSlackSchema = z
     allowSelfApproval: z.boolean().optional(),
   })
   .strict();
+/**
+ * A backup is kept when any rule keeps it. Daily/weekly/monthly keep the newest backup of each of the
+ * last N UTC days (ISO weeks, months) that have one.
+ */
+export const RetentionSchema = z
+  .object({
+    /** The newest N complete backups; at least 1, so a prune never leaves no backup. */
+    keepLast: z
+      .number()
+      .int()
+      .min(1, 'keepLast must be at least 1: the newest backup is always kept')
+      .default(1),
+    keepDaily: z.number().int().min(0).default(0),
+    keepWeekly: z.number().int().min(0).default(0),
+    keepMonthly: z.number().int().min(0).default(0),
+  })
+  .strict();
+export type Retention = z.infer<typeof RetentionSchema>;
 
 const ClusterSchema = z
   .object({
@@ -192,6 +211,8 @@ const ClusterSchema = z
       .object({ afterBackup: z.boolean().default(false) })
       .strict()
       .default({ afterBackup: false }),
+    /** Which complete backups `prune` keeps (restic-like `--keep-*`); absent = prune refuses. */
+    retention: RetentionSchema.optional(),
     mirror: MirrorSchema.default(MirrorSchema.parse({})),
   })
   .strict();

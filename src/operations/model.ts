@@ -1,8 +1,12 @@
 import type { Estimate } from '../announce/estimate.ts';
 import type { PhaseName } from '../config/schema.ts';
+import type { PrunePlan } from '../storage/prune/plan.ts';
 
 export type { PhaseName };
-export type OperationKind = 'backup' | 'restore';
+export type OperationKind = 'backup' | 'restore' | 'prune';
+
+/** Phases of a prune: the plan (posted, changes nothing), then the deletion (approval required by default). */
+export const PRUNE_PHASES: readonly PhaseName[] = ['plan', 'prune'];
 
 /** Phases of a backup, in order. `plan` is internal: it runs without approval and estimates sizes. */
 export const BACKUP_PHASES: readonly PhaseName[] = [
@@ -136,6 +140,24 @@ export interface OperationState {
   announcements?: { channel: string; ts: string }[];
   /** Restore: what the plan found, and what each phase did. */
   restore?: RestoreRecord;
+  /** Prune: the plan (a retry deletes what it named), and what the deletion did. */
+  prune?: PruneRecord;
+}
+
+export interface PruneRecord {
+  plan: PrunePlan;
+  /** Mirror objects no kept backup lists, when planned. */
+  garbage: { objects: number; bytes: number; missing: number };
+  /** Backup folders' files (manifests included) and mirror objects deleted, with their bytes. */
+  deleted?: {
+    backups: number;
+    incomplete: number;
+    files: number;
+    fileBytes: number;
+    objects: number;
+    bytes: number;
+    failed: number;
+  };
 }
 
 export interface RestoreRecord {
@@ -211,6 +233,7 @@ export interface PhaseRecord {
 
 /** The phases an operation runs, in order. */
 export function phaseList(kind: OperationKind, options: BackupOptions): readonly PhaseName[] {
+  if (kind === 'prune') return PRUNE_PHASES;
   if (kind === 'backup') {
     const phases = BACKUP_PHASES.filter((phase) => phase !== 'precopy' || !options.noPrecopy);
     return options.drill ? [...phases, 'drill'] : phases;

@@ -15,6 +15,11 @@ export function describePhase(
   const ns = cluster.kubernetes.namespace;
   switch (phase) {
     case 'plan':
+      if (operation.kind === 'prune')
+        return {
+          title: 'Plan the prune',
+          description: `Applies the retention rules to the backups in \`${cluster.backup.bucket}\` and counts the mirror objects no kept backup lists; changes nothing.`,
+        };
       return {
         title: 'Estimate sizes',
         description: 'Reads database sizes and lists the bucket; changes nothing.',
@@ -70,6 +75,16 @@ export function describePhase(
         title: 'Rehearse a restore',
         description: `Restores the dumps into scratch databases on ${cluster.postgres.host}, checks every chunk object they reference is in \`${cluster.backup.bucket}\`, drops them. Changes nothing else.`,
       };
+    case 'prune': {
+      const plan = operation.state.prune;
+      const what = plan
+        ? `${plan.plan.prune.length} backup(s) and ${plan.garbage.objects} mirror object(s) that no kept backup lists`
+        : 'the backups the plan lists, and the mirror objects no kept backup lists';
+      return {
+        title: 'Delete pruned backups',
+        description: `Deletes from \`${cluster.backup.bucket}\` ${what}; each backup's manifest goes first. Cannot be undone.`,
+      };
+    }
     case 'verify':
       return {
         title: 'Verify the backup',

@@ -3,6 +3,7 @@ import { describeError, PachopsError } from '../errors.ts';
 import { makeBackupId } from '../storage/layout.ts';
 import type { FlowDeps } from './advance.ts';
 import type { BackupOptions, Operation, OperationKind } from './model.ts';
+import { crossClusterConflict } from './prune-request.ts';
 
 export interface StartInput {
   kind: OperationKind;
@@ -39,6 +40,11 @@ export async function startOperation(deps: FlowDeps, input: StartInput): Promise
     },
     backupId: input.backupId ?? makeBackupId(input.cluster, new Date(), randomBytes(2).toString('hex')),
   });
+  const conflict = await crossClusterConflict(deps.store, operation);
+  if (conflict) {
+    await deps.store.setStatus(operation.id, 'refused', { finished: true });
+    throw new PachopsError('OPERATION_CONFLICT', conflict, { permanent: true });
+  }
   input.onCreated?.(operation);
   await deps.store.audit({
     operationId: operation.id,

@@ -4,6 +4,7 @@
  */
 export const RESERVED_PREFIX = '.pachops/';
 export const BACKUPS_PREFIX = `${RESERVED_PREFIX}backups/`;
+export const VERSIONS_PREFIX = `${RESERVED_PREFIX}versions/`;
 
 export const backupPrefix = (backupId: string) => `${BACKUPS_PREFIX}${backupId}/`;
 export const manifestKey = (backupId: string) => `${backupPrefix(backupId)}manifest.json`;
@@ -15,7 +16,7 @@ export const objectListKey = (backupId: string) => `${backupPrefix(backupId)}obj
  * whole; named by the content's ETag, so that one content is stored once however many backups list it.
  */
 export const changedObjectKey = (key: string, etag: string) =>
-  `${RESERVED_PREFIX}versions/${etag.replace(/[^A-Za-z0-9-]/g, '') || 'unknown'}/${key}`;
+  `${VERSIONS_PREFIX}${etag.replace(/[^A-Za-z0-9-]/g, '') || 'unknown'}/${key}`;
 
 const BACKUP_ID = /^[a-z0-9][a-z0-9-]*-\d{8}t\d{6}z(-[a-z0-9]{4})?$/;
 

@@ -39,6 +39,8 @@ export interface ListOptions {
   startAfter?: string;
   /** Only keys up to this one (inclusive): with startAfter, one key range. */
   upTo?: string;
+  /** Keys per ListObjectsV2 page (default and S3's maximum: 1000); smaller in tests, to page. */
+  pageSize?: number;
 }
 
 /**
@@ -75,7 +77,7 @@ async function listPage(bucket: Bucket, options: ListOptions, token: string | un
       Prefix: options.prefix,
       StartAfter: token ? undefined : options.startAfter,
       ContinuationToken: token,
-      MaxKeys: 1000,
+      MaxKeys: options.pageSize ?? 1000,
     });
   } catch (error) {
     throw s3Error(error, `list ${bucket.name}`);

@@ -99,8 +99,8 @@ export async function readManifest(bucket: Bucket, backupId: string): Promise<Ma
   return parsed.data;
 }
 
-/** Complete backups (those with a manifest) in a backup bucket, newest first. */
-export async function listBackups(bucket: Bucket, options: { cluster?: string } = {}): Promise<Manifest[]> {
+/** Every backup folder's id under `.pachops/backups/`, complete or not, in key order. */
+export async function listBackupIds(bucket: Bucket): Promise<string[]> {
   const ids: string[] = [];
   let token: string | undefined;
   do {
@@ -119,8 +119,13 @@ export async function listBackups(bucket: Bucket, options: { cluster?: string } 
     for (const prefix of page.CommonPrefixes ?? []) ids.push(prefix.Prefix!.slice(BACKUPS_PREFIX.length, -1));
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);
+  return ids;
+}
+
+/** Complete backups (those with a manifest) in a backup bucket, newest first. */
+export async function listBackups(bucket: Bucket, options: { cluster?: string } = {}): Promise<Manifest[]> {
   const manifests: Manifest[] = [];
-  for (const id of ids) {
+  for (const id of await listBackupIds(bucket)) {
     const manifest = await readManifest(bucket, id);
     if (manifest && (!options.cluster || manifest.cluster === options.cluster)) manifests.push(manifest);
   }

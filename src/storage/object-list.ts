@@ -92,17 +92,40 @@ export async function concatObjectLists(bucket: Bucket, partKeys: string[], key:
   await uploading;
 }
 
-/** Deletes keys, a thousand per request (DeleteObjects' limit). */
+/** Deletes keys, a thousand per request (DeleteObjects' limit); throws on the first key that failed. */
 export async function deleteKeys(bucket: Bucket, keys: string[]): Promise<void> {
   for (let i = 0; i < keys.length; i += 1000) {
-    const batch = keys.slice(i, i + 1000).map((Key) => ({ Key }));
-    const result = await bucket.client
-      .send(new DeleteObjectsCommand({ Bucket: bucket.name, Delete: { Objects: batch, Quiet: true } }))
-      .catch((error) => {
-        throw s3Error(error, `delete ${batch.length} objects from ${bucket.name}`);
-      });
-    const failed = result.Errors?.[0];
+    const failed = (await deleteBatch(bucket, keys.slice(i, i + 1000)))[0];
     if (failed)
-      throw s3Error(Object.assign(new Error(failed.Message), { name: failed.Code }), `delete ${failed.Key}`);
+      throw s3Error(Object.assign(new Error(failed.message), { name: failed.code }), `delete ${failed.key}`);
   }
+}
+
+export interface KeyFailure {
+  key: string;
+  code: string;
+  message: string;
+}
+
+/**
+ * One DeleteObjects request (at most 1000 keys), retried by the client's strategy; throws when the request
+ * itself fails, and returns the keys the server could not delete (deleting a missing key succeeds).
+ */
+export async function deleteBatch(bucket: Bucket, keys: string[]): Promise<KeyFailure[]> {
+  if (!keys.length) return [];
+  const result = await bucket.client
+    .send(
+      new DeleteObjectsCommand({
+        Bucket: bucket.name,
+        Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true },
+      }),
+    )
+    .catch((error) => {
+      throw s3Error(error, `delete ${keys.length} objects from ${bucket.name}`);
+    });
+  return (result.Errors ?? []).map((e) => ({
+    key: e.Key ?? '?',
+    code: e.Code ?? 'Error',
+    message: e.Message ?? e.Code ?? 'failed',
+  }));
 }

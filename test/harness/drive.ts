@@ -14,6 +14,7 @@ export const PHASE_TITLES: Record<string, RegExp> = {
   'restore-bucket': /Approval needed: Restore the bucket/,
   deploy: /Approval needed: Redeploy Pachyderm/,
   health: /Approval needed: Check the restored cluster/,
+  prune: /Approval needed: Delete pruned backups/,
 };
 
 /** Types `/pach <text>` in an ops channel and waits for the parent message of the new operation. */
@@ -140,7 +141,7 @@ export function waitForFinish(scenario: Scenario, parentTs: string, timeoutMs = 
   // The operation's last word (src/slack/blocks/operation.ts finishedText), not a decided prompt's.
   return scenario.slack.waitForMessage(
     CHANNELS.ops,
-    /^(:tada: (Backup|Restore)|:no_entry: (Backup|Restore) (rejected|refused)|:octagonal_sign: (Backup|Restore)|:memo: Dry run)/,
+    /^(:tada: (Backup|Restore)|:broom: Prune|:no_entry: (Backup|Restore|Prune) (rejected|refused)|:octagonal_sign: (Backup|Restore|Prune)|:memo: Dry run)/,
     {
       threadTs: parentTs,
       timeoutMs,

@@ -59,6 +59,8 @@ export interface ScenarioOptions {
   pauseTimeoutSeconds?: number;
   /** jobs.backoffSeconds (the first retry's delay). Default 0.2. */
   backoffSeconds?: number;
+  /** The cluster's `retention` (prune's rules). Default: none. */
+  retention?: Record<string, number>;
   /** drill.afterBackup. Default false. */
   drillAfterBackup?: boolean;
   /** The cluster's watchdog settings, and jobs.watchdogIntervalSeconds (default 60). */
@@ -272,6 +274,7 @@ function configYaml(options: ScenarioOptions, names: Scenario['names'], postgres
       approvals: options.approvals ?? {},
       mirror: { concurrency: 16, ...options.mirror },
       drill: { afterBackup: options.drillAfterBackup ?? false },
+      ...(options.retention ? { retention: options.retention } : {}),
       watchdog: options.watchdog ?? {},
     }),
     schedules: options.schedules ?? {},

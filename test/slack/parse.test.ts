@@ -16,7 +16,14 @@ test('backup without a cluster leaves it to the single configured one', () => {
   expect(parsePachCommand('backup')).toMatchObject({ name: 'backup', cluster: undefined, dryRun: false });
 });
 
+test('prune with and without a cluster, dry run or not', () => {
+  expect(parsePachCommand('prune prod --dry-run')).toEqual({ name: 'prune', cluster: 'prod', dryRun: true });
+  expect(parsePachCommand('prune')).toEqual({ name: 'prune', cluster: undefined, dryRun: false });
+});
+
 test.each([
+  ['prune prod staging', /does not take `staging`/],
+  ['prune --yes', /Unknown option '--yes'/],
   ['frobnicate', /unknown command/],
   ['backup --bogus', /Unknown option '--bogus'/],
   ['backup a b', /does not take `b`/],

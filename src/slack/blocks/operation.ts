@@ -1,6 +1,7 @@
 import type { ClusterConfig } from '../../config/load.ts';
 import { formatBytes, formatCount, formatDuration } from '../../format.ts';
 import { type Operation, type PhaseRecord, type PhaseStatus, requesterText } from '../../operations/model.ts';
+import { pruneFinishedText, prunePlanText } from './prune.ts';
 import { clock, context, escapeText, header, type KnownBlock, section } from './text.ts';
 
 const ICONS: Record<PhaseStatus, string> = {
@@ -31,16 +32,17 @@ export function operationMessage(
   phases: PhaseRecord[],
   cluster: ClusterConfig,
 ): { text: string; blocks: KnownBlock[] } {
+  const dry = operation.options.dryRun ? 'Dry run: ' : '';
   const title =
     operation.kind === 'restore'
       ? `Restore of ${operation.cluster} from ${operation.backupId}`
-      : `${operation.options.dryRun ? 'Dry run: backup' : 'Backup'} of ${operation.cluster}`;
+      : operation.kind === 'prune'
+        ? `${dry}Prune of ${operation.cluster}'s backups`
+        : `${dry ? 'Dry run: backup' : 'Backup'} of ${operation.cluster}`;
   const text = `${title}: ${STATUS_TEXT[operation.status]}`;
   const blocks: KnownBlock[] = [
     header(title),
-    section(
-      operation.kind === 'restore' ? restorePlanText(operation, cluster) : planText(operation, cluster),
-    ),
+    section(planSection(operation, cluster)),
     section(phases.map(checklistLine).join('\n')),
     context(
       `Requested by ${requesterText(operation)} at ${clock(operation.createdAt)} · *${STATUS_TEXT[operation.status]}*` +
@@ -49,6 +51,12 @@ export function operationMessage(
     ),
   ];
   return { text, blocks };
+}
+
+function planSection(operation: Operation, cluster: ClusterConfig): string {
+  if (operation.kind === 'restore') return restorePlanText(operation, cluster);
+  if (operation.kind === 'prune') return prunePlanText(operation, cluster);
+  return planText(operation, cluster);
 }
 
 function planText(operation: Operation, cluster: ClusterConfig): string {
@@ -112,6 +120,7 @@ function checklistLine(phase: PhaseRecord): string {
 /** The thread's last word on an operation. */
 export function finishedText(operation: Operation, cluster: ClusterConfig): string {
   if (operation.kind === 'restore') return restoreFinishedText(operation);
+  if (operation.kind === 'prune') return pruneFinishedText(operation);
   const where = `s3://${cluster.backup.bucket}/.pachops/backups/${operation.backupId}/`;
   const downtime =
     operation.state.downtimeMs !== undefined

@@ -38,6 +38,7 @@ function clusterOf(config: Config, command: PachCommand): string | undefined {
   switch (command.name) {
     case 'backup':
     case 'resume':
+    case 'prune':
       return command.cluster ?? (names.length === 1 ? names[0] : undefined);
     case 'schedule-backup':
     case 'list':

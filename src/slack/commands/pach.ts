@@ -4,6 +4,7 @@ import type { BotDeps, CommandRequest } from '../deps.ts';
 import { handleBackup } from './backup.ts';
 import { channelRefusal, clusterChannelRefusal } from './channels.ts';
 import { parsePachCommand, USAGE, UsageError } from './parse.ts';
+import { handlePrune } from './prune.ts';
 import { handleHelp, handleList, handleShow, handleStatus } from './read-only.ts';
 import { openRestoreForm } from './restore.ts';
 import { handleAudit, handleResume } from './safety.ts';
@@ -42,6 +43,8 @@ export function registerPachCommand(app: App, deps: BotDeps): void {
         switch (parsed.name) {
           case 'backup':
             return await handleBackup(deps, request, parsed);
+          case 'prune':
+            return await handlePrune(deps, request, parsed);
           case 'status':
             return await handleStatus(deps, request);
           case 'list':

@@ -3,6 +3,7 @@ import { parseArgsStringToArgv } from 'string-argv';
 
 export type PachCommand =
   | { name: 'backup'; cluster?: string; note?: string; skipDatabases: string[]; dryRun: boolean }
+  | { name: 'prune'; cluster?: string; dryRun: boolean }
   | { name: 'status' }
   | { name: 'list'; cluster?: string }
   | { name: 'show'; backupId: string }
@@ -28,6 +29,7 @@ export class UsageError extends Error {}
 
 export const USAGE = [
   '`/pach backup [cluster] [--note "…"] [--skip-db NAME]… [--dry-run]` — back up a cluster (name it when several are configured; each phase waits for approval)',
+  '`/pach prune [cluster] [--dry-run]` — delete the backups the retention rules do not keep (approvers; `--dry-run`: the plan only, anyone)',
   '`/pach status` — operations in progress',
   '`/pach list [cluster]` — complete backups, newest first',
   '`/pach show <backup-id>` — one backup in detail',
@@ -54,6 +56,16 @@ export function parsePachCommand(text: string): PachCommand {
         return { name: 'help' };
       case 'backup':
         return parseBackup(rest);
+      case 'prune': {
+        const { values, positionals } = parseArgs({
+          args: rest,
+          allowPositionals: true,
+          strict: true,
+          options: { 'dry-run': { type: 'boolean', default: false } },
+        });
+        expectPositionals(positionals, 1, 'prune');
+        return { name: 'prune', cluster: positionals[0], dryRun: values['dry-run'] ?? false };
+      }
       case 'status':
         expectPositionals(
           parseArgs({ args: rest, allowPositionals: true, strict: true }).positionals,
