@@ -53,6 +53,16 @@ describe('rendering stops with what to set', () => {
     ['defaults and a Secret', [{ existingSecret: 's' }], 'config.slack.approvers is required'],
     ['no cluster', [minimal, { config: { clusters: null } }], 'config.clusters is empty'],
     [
+      'a password in a URL',
+      [minimal, { config: { stateDatabase: { url: 'postgres://pachops:hunter2@db/pachops' } } }],
+      'config.stateDatabase.url holds a password, and config is a ConfigMap',
+    ],
+    [
+      'a Redis password',
+      [minimal, { config: { redis: { url: 'redis://:hunter2@redis:6379' } } }],
+      'config.redis.url holds a password',
+    ],
+    [
       'Socket Mode with an Ingress',
       [minimal, socketMode, withIngress],
       'ingress.enabled needs slack.socketMode: false',
@@ -73,6 +83,7 @@ describe('rendering stops with what to set', () => {
     const run = renderChart(binary, values);
     expect(run.status).toBe(1);
     expect(run.stderr).toContain(message);
+    expect(run.stderr).not.toContain('hunter2'); // the message names the key, never the secret
     expect(run.stdout).toBe('');
   });
 });

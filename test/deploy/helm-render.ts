@@ -94,6 +94,8 @@ export interface Rendered {
 }
 
 export interface RenderOptions {
+  /** Default deploy/helm/pachops. */
+  chart?: string;
   release?: string;
   namespace?: string;
   notes?: boolean;
@@ -118,7 +120,7 @@ export function renderChart(binary: string, values: object[], options: RenderOpt
     });
     for (const version of options.apiVersions ?? []) args.push('--api-versions', version);
     if (options.notes) args.push('--notes');
-    const run = spawnSync(binary, [...args, chartDir], { encoding: 'utf8' });
+    const run = spawnSync(binary, [...args, options.chart ?? chartDir], { encoding: 'utf8' });
     const manifests = run.status === 0 && !options.notes ? parseStream(run.stdout) : [];
     return { status: run.status, stdout: run.stdout, stderr: run.stderr, manifests };
   } finally {

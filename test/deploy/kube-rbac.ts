@@ -3,6 +3,7 @@
  * code's client-node calls imply (derived from src/cluster/kube.ts), and whether a request is allowed
  * by a Role's rules. helm-chart.test.ts holds the chart's Role, the code and the inventory equal.
  */
+import type { RequestRecord } from '../harness/kube/kube-standin.ts';
 import { read, shipped } from './shipped-code.ts';
 
 /** One permission: `resource` may carry a subresource (`deployments/scale`). */
@@ -125,4 +126,24 @@ export function permissionsOfRole(rules: RoleRule[]): (Permission & { resourceNa
       ),
     ),
   );
+}
+
+/** The permission a request to the Kubernetes stand-in needed, as RBAC sees it. */
+export const permissionOfRequest = (r: RequestRecord): Permission => ({
+  apiGroup: r.apiGroup ?? '?',
+  resource: r.subresource ? `${r.resource}/${r.subresource}` : (r.resource ?? r.path),
+  verb: r.verb,
+});
+
+/** Made by pachops' own code (client-node), not by the pachctl/helm stand-ins or the harness's probes. */
+export const isPachopsRequest = (r: RequestRecord) =>
+  r.userAgent?.startsWith('kubernetes-client-javascript/') === true;
+
+/** The permissions of pachops' requests that the inventory (= the chart's Role) does not grant. */
+export function requestsOutsideInventory(requests: RequestRecord[]): string[] {
+  const granted = new Set(KUBE_PERMISSIONS.map(key));
+  return requests
+    .filter(isPachopsRequest)
+    .map((r) => key(permissionOfRequest(r)))
+    .filter((k) => !granted.has(k));
 }

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import pg from 'pg';
 import { parse as parseYaml } from 'yaml';
+import { isPachopsRequest, requestsOutsideInventory } from '../deploy/kube-rbac.ts';
 import {
   approvePhases,
   PHASE_TITLES,
@@ -348,6 +349,13 @@ describe('a dry run', () => {
       /Pachyderm prod will not go down after all/,
     );
   }, 60_000);
+});
+
+describe("the chart's Role (deploy/helm/pachops, test/deploy/kube-rbac.ts)", () => {
+  test('grants every Kubernetes request the worker made', () => {
+    expect(scenario.kube.requests.filter(isPachopsRequest).length).toBeGreaterThan(0);
+    expect(requestsOutsideInventory(scenario.kube.requests)).toEqual([]);
+  });
 });
 
 describe('shutdown', () => {

@@ -10,6 +10,11 @@ start; these are the mistakes that would otherwise surface only at the first bac
 {{- end }}
 {{- $_ = required "config.redis.url is required: the Redis of BullMQ's queues, e.g. redis://redis:6379" (dig "redis" "url" "" $config) }}
 {{- $_ = required "config.stateDatabase.url is required: pachops' own PostgreSQL, e.g. postgres://pachops@db:5432/pachops" (dig "stateDatabase" "url" "" $config) }}
+{{- range $key := list "redis" "stateDatabase" }}
+{{- if regexMatch "^[a-z]+://[^/@]*:[^/@]+@" (dig $key "url" "" $config) }}
+{{- fail (printf "config.%s.url holds a password, and config is a ConfigMap: take it out (stateDatabase: name a variable of existingSecret in passwordEnv; Redis: reachable only from pachops, without one)" $key) }}
+{{- end }}
+{{- end }}
 {{- if not (dig "clusters" dict $config) }}
 {{- fail "config.clusters is empty: describe at least one Pachyderm cluster (keys in deploy/pachops.example.yaml)" }}
 {{- end }}
