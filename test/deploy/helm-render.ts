@@ -54,6 +54,9 @@ export function buildRenderer(): string {
   if (go.status !== 0)
     throw new Error(`building test/deploy/helm-render failed (Debian: ${DEBIAN_GO}):\n${go.stderr}`);
   renameSync(partial, binary); // atomic: a parallel test run sees the whole binary or none
+  for (const old of readdirSync(cacheDir).filter((f) => /^helm-render-[0-9a-f]{16}$/.test(f))) {
+    if (join(cacheDir, old) !== binary) rmSync(join(cacheDir, old), { force: true }); // earlier sources
+  }
   return binary;
 }
 
