@@ -335,6 +335,11 @@ describe('helm lint, as far as it goes without helm', () => {
       for (const { source, object, text } of m) {
         sources.add(source);
         expect(text.trim()).not.toBe('');
+        // what yamllint (helm lint --strict users run it) would flag: blank first lines, trailing spaces
+        expect({ source, text }).toEqual({
+          source,
+          text: text.replace(/^\s*\n/, '').replace(/[ \t]+$/gm, ''),
+        });
         expect(object.apiVersion).toMatch(/^([a-z0-9.-]+\/)?v\d+$/);
         expect(object.metadata.name).toMatch(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
         expect(object.metadata.name.length).toBeLessThanOrEqual(object.kind === 'Service' ? 63 : 253);
