@@ -322,6 +322,10 @@ describe('helm lint, as far as it goes without helm', () => {
     expect(chart).toMatchObject({ apiVersion: 'v2', name: 'pachops', type: 'application' });
     expect(chart.appVersion).toBe(JSON.parse(read('package.json')).version);
     expect(parseYaml(read('deploy/helm/pachops/values.yaml'))).toMatchObject({ existingSecret: '' });
+    expect(renderChart(binary, [minimal], { kubeVersion: '1.19.0' }).status).toBe(0);
+    expect(renderChart(binary, [minimal], { kubeVersion: '1.18.20' }).stderr).toBe(
+      'Error: chart requires kubeVersion: >=1.19.0-0 which is incompatible with Kubernetes v1.18.20\n',
+    );
   });
 
   test('every template renders somewhere, to named, labelled objects; no duplicates', () => {

@@ -103,6 +103,8 @@ export interface RenderOptions {
   namespace?: string;
   notes?: boolean;
   apiVersions?: string[];
+  /** The cluster's version (default the tool's, 1.30.0). */
+  kubeVersion?: string;
 }
 
 /** `helm template --lint`-ish: values laid over values.yaml in order (like -f), then the tool's stream parsed. */
@@ -123,6 +125,7 @@ export function renderChart(binary: string, values: object[], options: RenderOpt
     });
     for (const version of options.apiVersions ?? []) args.push('--api-versions', version);
     if (options.notes) args.push('--notes');
+    if (options.kubeVersion) args.push('--kube-version', options.kubeVersion);
     const run = spawnSync(binary, [...args, options.chart ?? chartDir], { encoding: 'utf8' });
     const manifests = run.status === 0 && !options.notes ? parseStream(run.stdout) : [];
     return { status: run.status, stdout: run.stdout, stderr: run.stderr, manifests };

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"regexp"
+	"strings"
 
 	"github.com/Masterminds/semver"
 )
@@ -44,4 +45,35 @@ func lintChart(dir string, chart map[string]interface{}) []string {
 		problems = append(problems, "Chart.yaml: description is missing")
 	}
 	return problems
+}
+
+// checkKubeVersion refuses a cluster version outside Chart.yaml's kubeVersion, as helm install and
+// helm template do ("chart requires kubeVersion: … which is incompatible with Kubernetes …").
+func checkKubeVersion(chart map[string]interface{}, kubeVersion string) error {
+	required, _ := chart["kubeVersion"].(string)
+	if required == "" {
+		return nil
+	}
+	constraint, err := semver.NewConstraint(required)
+	if err != nil {
+		return fmt.Errorf("Chart.yaml: kubeVersion %q is not a version range: %v", required, err)
+	}
+	version, err := semver.NewVersion(kubeVersion)
+	if err != nil {
+		return fmt.Errorf("--kube-version %q: %v", kubeVersion, err)
+	}
+	if !constraint.Check(version) {
+		return fmt.Errorf("chart requires kubeVersion: %s which is incompatible with Kubernetes v%s", required, version)
+	}
+	return nil
+}
+
+// kubeVersionInfo is .Capabilities.KubeVersion for a version like 1.30.0.
+func kubeVersionInfo(version string) map[string]interface{} {
+	parts := strings.SplitN(strings.TrimPrefix(version, "v"), ".", 3)
+	for len(parts) < 2 {
+		parts = append(parts, "0")
+	}
+	v := "v" + strings.TrimPrefix(version, "v")
+	return map[string]interface{}{"Version": v, "GitVersion": v, "Major": parts[0], "Minor": parts[1]}
 }

@@ -32,6 +32,7 @@ var builtinAPIVersions = []string{
 
 type options struct {
 	name, namespace string
+	kubeVersion     string
 	valueFiles      stringList
 	apiVersions     stringList
 	notes, lint     bool
@@ -42,6 +43,7 @@ func main() {
 	var o options
 	flag.StringVar(&o.name, "name", "release-name", "release name")
 	flag.StringVar(&o.namespace, "namespace", "default", "release namespace")
+	flag.StringVar(&o.kubeVersion, "kube-version", "1.30.0", "Kubernetes version for .Capabilities and Chart.yaml's kubeVersion")
 	flag.Var(&o.valueFiles, "f", "values file laid over values.yaml (repeatable, later wins)")
 	flag.Var(&o.valueFiles, "values", "same as -f")
 	flag.Var(&o.apiVersions, "api-versions", "extra API version for .Capabilities (repeatable)")
@@ -71,6 +73,9 @@ func run(o options) (string, error) {
 			return "", fmt.Errorf("lint: %s", strings.Join(problems, "; "))
 		}
 	}
+	if err := checkKubeVersion(chartYAML, o.kubeVersion); err != nil {
+		return "", err
+	}
 	values, err := readYAMLMap(filepath.Join(o.chartDir, "values.yaml"))
 	if err != nil {
 		return "", err
@@ -97,7 +102,7 @@ func run(o options) (string, error) {
 			"IsInstall": true, "IsUpgrade": false, "Revision": 1,
 		},
 		"Capabilities": map[string]interface{}{
-			"KubeVersion": map[string]interface{}{"Version": "v1.30.0", "GitVersion": "v1.30.0", "Major": "1", "Minor": "30"},
+			"KubeVersion": kubeVersionInfo(o.kubeVersion),
 			"APIVersions": apiVersions(append(append([]string{}, builtinAPIVersions...), o.apiVersions...)),
 			"HelmVersion": map[string]interface{}{"Version": "v3.22.0"},
 		},
