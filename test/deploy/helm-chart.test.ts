@@ -5,7 +5,7 @@
  */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type * as k8s from '@kubernetes/client-node';
+import * as k8s from '@kubernetes/client-node';
 import { parse as parseYaml } from 'yaml';
 import { parseConfig, requireSlack } from '../../src/config/load.ts';
 import { buildRenderer, chartDir, type Manifest, minimal, renderChart } from './helm-render.ts';
@@ -347,6 +347,9 @@ describe('helm lint, as far as it goes without helm', () => {
         expect(object.apiVersion).toMatch(/^([a-z0-9.-]+\/)?v\d+$/);
         expect(object.metadata.name).toMatch(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
         expect(object.metadata.name.length).toBeLessThanOrEqual(object.kind === 'Service' ? 63 : 253);
+        // every field is one the Kubernetes API knows (client-node's models drop the others): catches typos
+        if (!object.apiVersion.startsWith('monitoring.coreos.com/'))
+          expect(parseYaml(k8s.dumpYaml(k8s.loadYaml(text)))).toEqual(object);
         expect(object.metadata.labels).toMatchObject({
           'app.kubernetes.io/name': 'pachops',
           'app.kubernetes.io/instance': 'pachops',
