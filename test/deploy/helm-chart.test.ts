@@ -310,6 +310,19 @@ describe('modes and options', () => {
   });
 });
 
+test("the README's example renders, its config loads, and its env file lists every key the pods use", () => {
+  const readme = read('README.md');
+  const example = /```yaml\n# pachops-values\.yaml\n([\s\S]*?)```/.exec(readme)![1];
+  const m = render({ existingSecret: 'pachops-secrets' }, parseYaml(example));
+  const envFile = /^# pachops\.env[\s\S]*?\nkubectl/m.exec(readme)![0];
+  for (const d of [bot(m), worker(m)]) {
+    const keys = (container(d).env ?? []).flatMap((e) => e.valueFrom?.secretKeyRef?.key ?? []);
+    expect(keys.filter((k) => !envFile.includes(`${k}=`))).toEqual([]);
+    const config = only<k8s.V1ConfigMap>(m, 'ConfigMap', 'pachops').data!['pachops.yaml'];
+    expect(() => parseConfig(config, containerEnv(container(d)), 'README')).not.toThrow();
+  }
+});
+
 describe('helm lint, as far as it goes without helm', () => {
   const scenarios = [
     [minimal],
