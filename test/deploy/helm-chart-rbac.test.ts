@@ -8,7 +8,8 @@ import { readHelmRelease } from '../../src/cluster/helm-release.ts';
 import { createKubeApi } from '../../src/cluster/kube.ts';
 import { readReplicaCounts, scaleAll, waitForPachdReady, waitForPodsGone } from '../../src/cluster/scale.ts';
 import { type KubeStandin, startKube } from '../harness/kube/kube-standin.ts';
-import { buildRenderer, type Manifest, minimal, renderChart } from './helm-render.ts';
+import { useChart } from './chart-objects.ts';
+import { type Manifest, minimal } from './helm-render.ts';
 import {
   isPachopsRequest,
   KUBE_PERMISSIONS,
@@ -20,16 +21,8 @@ import {
   permissionsOfRole,
 } from './kube-rbac.ts';
 
-let binary: string;
-beforeAll(() => {
-  binary = buildRenderer();
-}, 120_000);
-
-function render(...values: object[]): Manifest[] {
-  const run = renderChart(binary, values);
-  expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 0, stderr: '' });
-  return run.manifests;
-}
+const helm = useChart();
+const render = helm.render;
 const ofKind = <T>(m: Manifest[], kind: string) =>
   m.filter((x) => x.object.kind === kind).map((x) => x.object as T);
 const roles = (m: Manifest[]) => ofKind<k8s.V1Role>(m, 'Role');
@@ -70,11 +63,11 @@ test('rbac.namespace and extraNamespaces: the Role and its binding in each, boun
   expect(roles(m).map((r) => r.metadata!.namespace)).toEqual(['pachyderm', 'lab']);
   for (const binding of bindings(m))
     expect(binding.subjects![0]).toMatchObject({ name: 'pachops', namespace: 'pachyderm' });
-  const other = renderChart(binary, [minimal, { rbac: { namespace: 'elsewhere' } }]);
+  const other = helm.run([minimal, { rbac: { namespace: 'elsewhere' } }]);
   expect(other.stderr).toContain('config.clusters.prod uses namespace "pachyderm"');
   // a cluster reached through a kubeconfig context is not the ServiceAccount's business
   const context = { config: { clusters: { prod: { kubernetes: { namespace: 'far', context: 'remote' } } } } };
-  expect(renderChart(binary, [minimal, context]).status).toBe(0);
+  expect(helm.run([minimal, context]).status).toBe(0);
 });
 
 test('rbac.helmDeploy: a separate binding to the admin ClusterRole, per namespace; the Role unchanged', () => {
