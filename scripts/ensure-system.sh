@@ -2,7 +2,8 @@
 # ensure-system.sh [--tests] -- install the Debian packages pachops needs, only those missing.
 #
 #   always:   postgresql (pg_dump/pg_restore, and initdb for the test harness), redis-server
-#   --tests:  radosgw ceph-mon ceph-osd ceph-common (the test harness's S3), rclone, openssl
+#   --tests:  radosgw ceph-mon ceph-osd ceph-common (the test harness's S3), rclone, openssl, and Go with
+#             sprig and yaml.v3 (test/deploy/helm-render renders the Helm chart without helm)
 #
 # Idempotent and quiet when everything is present. Runs `apt-get install`; if that fails it runs
 # `apt-get update` once and retries (a fresh machine or container has no package lists yet).
@@ -15,8 +16,9 @@ die() { log "ERROR: $*"; exit 1; }
 want=(postgresql redis-server)
 for arg in "$@"; do
   case $arg in
-    --tests) want+=(radosgw ceph-mon ceph-osd ceph-common rclone openssl) ;;
-    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    --tests) want+=(radosgw ceph-mon ceph-osd ceph-common rclone openssl
+                    golang-go golang-github-masterminds-sprig-dev golang-gopkg-yaml.v3-dev) ;;
+    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
     *) die "unknown argument: $arg (usage: ensure-system.sh [--tests])" ;;
   esac
 done

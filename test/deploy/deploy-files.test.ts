@@ -4,46 +4,20 @@
  * config, scopes against the Slack calls made, the Dockerfile against what the phases execute.
  */
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { PRODUCT_NODE_OPTIONS } from '../../bench/lib/node-env.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import { ConfigSchema } from '../../src/config/schema.ts';
 import { USAGE } from '../../src/slack/commands/parse.ts';
+import { codeEnv, namedSecrets, read, root, shipped, withSecrets } from './shipped-code.ts';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const read = (path: string) => readFileSync(join(root, path), 'utf8');
 type Tree = Record<string, unknown>;
 const yamlFile = (path: string) => parseYaml(read(path), { merge: true }) as Tree;
 const tree = (value: unknown) => (value ?? {}) as Tree;
 
-/** Every `…Env` value in a config: the secret variables it names. */
-function namedSecrets(value: unknown): string[] {
-  if (!value || typeof value !== 'object') return [];
-  return Object.entries(value).flatMap(([key, v]) =>
-    key.endsWith('Env') && typeof v === 'string' ? [v] : namedSecrets(v),
-  );
-}
-const withSecrets = (config: unknown) => Object.fromEntries(namedSecrets(config).map((n) => [n, 'secret']));
-
-function sourceFiles(dir: string): string[] {
-  return readdirSync(join(root, dir), { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? sourceFiles(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
-  );
-}
-const shipped = [...sourceFiles('src'), ...sourceFiles('jobs')];
-
-/** Variables the shipped code reads (`env.X`, `env['X']`; assignments excluded). */
-const codeEnv = new Set(
-  shipped.flatMap((file) =>
-    [...read(file).matchAll(/\benv(?:\.([A-Z][A-Z0-9_]*)|\[['"]([A-Z][A-Z0-9_]*)['"]\])(?!\s*=[^=])/g)].map(
-      (m) => m[1] ?? m[2],
-    ),
-  ),
-);
 /** Read by a library rather than by pachops' code. */
 const libraryEnv: Record<string, string> = {};
 

@@ -11,6 +11,8 @@ import { join } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import pg from 'pg';
 import { parse as parseYaml } from 'yaml';
+import { isPachopsRequest, requestsOutsideInventory } from '../deploy/kube-rbac.ts';
+import { read } from '../deploy/shipped-code.ts';
 import {
   approvePhases,
   PHASE_TITLES,
@@ -415,6 +417,21 @@ describe('a dry run', () => {
       /Pachyderm prod will not go down after all/,
     );
   }, 60_000);
+});
+
+describe('the Helm chart (deploy/helm/pachops) against the running processes', () => {
+  test('its Role grants every Kubernetes request the worker made (test/deploy/kube-rbac.ts)', () => {
+    expect(scenario.kube.requests.filter(isPachopsRequest).length).toBeGreaterThan(0);
+    expect(requestsOutsideInventory(scenario.kube.requests)).toEqual([]);
+  });
+
+  test("its probes' paths answer 200 on the bot's port", async () => {
+    const { bot } = parseYaml(read('deploy/helm/pachops/values.yaml')) as {
+      bot: Record<string, { httpGet: { path: string } }>;
+    };
+    const paths = ['livenessProbe', 'readinessProbe', 'startupProbe'].map((p) => bot[p].httpGet.path);
+    for (const path of new Set(paths)) expect((await fetch(`${scenario.bot!.url}${path}`)).status).toBe(200);
+  });
 });
 
 describe('shutdown', () => {

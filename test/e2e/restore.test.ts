@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { DeleteObjectCommand, GetObjectCommand } from '@aws-sdk/client-s3';
 import pg from 'pg';
 import { parse as parseYaml } from 'yaml';
+import { isPachopsRequest, requestsOutsideInventory } from '../deploy/kube-rbac.ts';
 import {
   approvePhases,
   PHASE_TITLES,
@@ -212,6 +213,13 @@ describe('restoring it through the form into new databases and a new bucket, red
     expect(
       metrics.value('pachops_mirror_copied_objects_total', { cluster: 'prod', phase: 'restore-bucket' }),
     ).toBe(copied);
+  });
+});
+
+describe("the chart's Role (deploy/helm/pachops, test/deploy/kube-rbac.ts)", () => {
+  test('grants every Kubernetes request the worker made', () => {
+    expect(scenario.kube.requests.filter(isPachopsRequest).length).toBeGreaterThan(0);
+    expect(requestsOutsideInventory(scenario.kube.requests)).toEqual([]);
   });
 });
 

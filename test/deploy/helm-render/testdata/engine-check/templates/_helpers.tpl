@@ -1,0 +1,3 @@
+{{- define "check.name" -}}
+{{ .Release.Name }}-{{ .Chart.Name }}
+{{- end }}
