@@ -103,7 +103,7 @@ test('Slack: a non-approver may only dry-run; a prune is refused while a backup 
   await scenario.startBot();
   await scenario.startWorker();
   const refused = await command(scenario, 'prune prod', USERS.requester);
-  expect(refused.text).toMatch(/only approvers can prune/);
+  expect(refused.text).toMatch(/only approvers of prod can prune its backups/);
   const dry = await requestBackup(scenario, USERS.requester, 'prune prod --dry-run');
   const done = await waitForFinish(scenario, dry.ts, 60_000);
   expect(done.text).toMatch(/Dry run: this is the plan\. Nothing was deleted/);
