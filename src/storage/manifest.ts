@@ -65,6 +65,7 @@ export async function writeManifest(bucket: Bucket, manifest: Manifest): Promise
   try {
     await bucket.client.send(
       new PutObjectCommand({
+        ...bucket.writeParams,
         Bucket: bucket.name,
         Key: key,
         Body: `${JSON.stringify(manifest, null, 2)}\n`,

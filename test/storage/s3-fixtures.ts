@@ -15,7 +15,8 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { type Bucket, openBucket } from '../../src/storage/s3.ts';
 import { makeS3Client, type S3Target } from '../harness/s3-client.ts';
-import { uniqueName } from '../harness/stack-env.ts';
+import { type S3rverServer, startS3rver } from '../harness/s3rver.ts';
+import { stackEnv, uniqueName } from '../harness/stack-env.ts';
 
 export const MiB = 1024 * 1024;
 
@@ -142,4 +143,32 @@ export function countCommands(bucket: Bucket): Map<string, number> {
     { step: 'initialize' },
   );
   return counts;
+}
+
+/** The run's RGW and an s3rver of the file's own, started before its tests and stopped after. */
+export interface TestServers {
+  rgw: Server;
+  s3rver: Server;
+  /** Buckets the tests opened: their clients are closed after the file. */
+  opened: Bucket[];
+}
+
+/** Registers beforeAll/afterAll that start and stop the servers; read the fields inside tests. */
+export function useTestServers(): TestServers {
+  const servers = { opened: [] as Bucket[] } as TestServers;
+  let s3rverServer: S3rverServer | undefined;
+  beforeAll(async () => {
+    const { rgw } = stackEnv();
+    if (!rgw) throw new Error('these tests need the run’s RGW (PACHOPS_TEST_RGW is 0)');
+    servers.rgw = serverOf(rgw);
+    s3rverServer = await startS3rver();
+    servers.s3rver = serverOf(s3rverServer);
+  });
+  afterAll(async () => {
+    for (const bucket of servers.opened) bucket.client.destroy();
+    servers.rgw?.client.destroy();
+    servers.s3rver?.client.destroy();
+    await s3rverServer?.stop();
+  });
+  return servers;
 }

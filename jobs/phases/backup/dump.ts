@@ -85,6 +85,7 @@ export async function saveHelmValues(
   }
   const key = helmValuesKey(backupId);
   const put = new PutObjectCommand({
+    ...services.backup.writeParams,
     Bucket: services.backup.name,
     Key: key,
     Body: toYaml(release.values),
