@@ -17,6 +17,13 @@ import type { DumpKey } from './dump-key.ts';
  * a truncated file fails (no segment carries the last flag where the file ends), a foreign header fails.
  */
 export const DUMP_CIPHER = 'aes-256-gcm-stream-64k';
+
+/** How a stored dump is encrypted client-side (absent: as pg_dump wrote it). Never the key itself. */
+export interface DumpEncryption {
+  algorithm: typeof DUMP_CIPHER;
+  /** fingerprintOf(key): which key decrypts it. */
+  keyFingerprint: string;
+}
 const MAGIC = Buffer.from('PCHOPSDE', 'latin1');
 const VERSION = 1;
 const ALGORITHM = 1;
@@ -196,6 +203,40 @@ export function keyMismatch(label: string, expected: string, key: DumpKey): Pach
     `${label} was encrypted with the key of fingerprint ${expected}; ${key.env} holds the key of fingerprint ${key.fingerprint}`,
     { permanent: true, hint: `set ${key.env} to the key the backup was made with` },
   );
+}
+
+/**
+ * The key that decrypts a dump a manifest lists: none for a plain dump; DUMP_KEY_MISSING or
+ * DUMP_KEY_MISMATCH, before anything is read, when the key at hand cannot. `where` names the config entry.
+ */
+export function keyForDump(
+  dump: { key: string; encryption?: DumpEncryption },
+  available: DumpKey | undefined,
+  where: string,
+): DumpKey | undefined {
+  if (!dump.encryption) return undefined;
+  const expected = dump.encryption.keyFingerprint;
+  if (!available) {
+    throw new PachopsError(
+      'DUMP_KEY_MISSING',
+      `${dump.key} is encrypted (key fingerprint ${expected}) and ${where}.encryption names no key`,
+      {
+        permanent: true,
+        hint: `set ${where}.encryption.keyEnv to a variable holding the key the backup was made with`,
+      },
+    );
+  }
+  if (available.fingerprint !== expected) throw keyMismatch(dump.key, expected, available);
+  return available;
+}
+
+/** The plaintext of a dump as it streams in: the bytes as stored, or decrypted segment by segment. */
+export function plaintextOf(
+  key: DumpKey | undefined,
+  label: string,
+): { update(chunk: Buffer): Buffer[]; final(): Buffer[] } {
+  if (key) return new DumpDecryptor(key, label);
+  return { update: (chunk) => [chunk], final: () => [] };
 }
 
 /** A Transform that runs `update`/`final` of an encryptor or decryptor over a stream. */

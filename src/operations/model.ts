@@ -1,5 +1,6 @@
 import type { Estimate } from '../announce/estimate.ts';
 import type { PhaseName } from '../config/schema.ts';
+import type { DumpEncryption } from '../crypto/dump-cipher.ts';
 
 export type { PhaseName };
 export type OperationKind = 'backup' | 'restore';
@@ -168,6 +169,8 @@ export interface DumpRecord {
   key: string;
   bytes: number;
   sha256: string;
+  /** Set when the dump was encrypted client-side: the algorithm and the key's fingerprint. */
+  encryption?: DumpEncryption;
   durationMs: number;
   serverVersion: string;
   pgDumpVersion: string;

@@ -1,10 +1,12 @@
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
+import { keyForDump } from '../../../src/crypto/dump-cipher.ts';
+import type { DumpKey } from '../../../src/crypto/dump-key.ts';
 import { PachopsError } from '../../../src/errors.ts';
 import { formatBytes, formatCount } from '../../../src/format.ts';
 import { checkDump } from '../../../src/postgres/check-dump.ts';
 import { RESERVED_PREFIX } from '../../../src/storage/layout.ts';
 import { compareKeys, listObjects } from '../../../src/storage/listing.ts';
-import { type Manifest, readManifest, writeManifest } from '../../../src/storage/manifest.ts';
+import { backupEntry, type Manifest, readManifest, writeManifest } from '../../../src/storage/manifest.ts';
 import { type ObjectListEntry, readObjectList } from '../../../src/storage/object-list.ts';
 import { type Bucket, isNotFound, s3Error } from '../../../src/storage/s3.ts';
 import type { Phase } from '../types.ts';
@@ -17,6 +19,7 @@ export const verifyPhase: Phase = {
       bucket: ctx.services.backup,
       backupId: ctx.operation.backupId,
       pgBin: ctx.config.tools.pgBin,
+      dumpKey: ctx.cluster.backup.dumpKey,
       downtimeMs: ctx.operation.state.downtimeMs,
       progress: ctx.progress,
     });
@@ -48,6 +51,8 @@ export async function verifyBackup(input: {
   bucket: Bucket;
   backupId: string;
   pgBin: string;
+  /** The backup's cluster's dump key (`backup.encryption`): encrypted dumps are decrypted to be read. */
+  dumpKey?: DumpKey;
   downtimeMs?: number;
   progress: (text: string) => void;
 }): Promise<VerifyResult> {
@@ -63,13 +68,17 @@ export async function verifyBackup(input: {
   const lines: string[] = [];
   for (const dump of manifest.databases) {
     input.progress(`checking the ${dump.name} dump`);
-    const check = await checkDump(bucket, dump.key, input.pgBin).catch((error: Error) => error);
+    const check = await Promise.resolve()
+      .then(() =>
+        checkDump(bucket, dump.key, input.pgBin, keyForDump(dump, input.dumpKey, backupEntry(manifest))),
+      )
+      .catch((error: Error) => error);
     if (check instanceof Error) problems.push(check.message);
     else if (check.sha256 !== dump.sha256 || check.bytes !== dump.bytes)
       problems.push(`${dump.key}: sha256 or size differs from the manifest`);
     else
       lines.push(
-        `${dump.name}: sha256 matches, pg_restore reads ${check.tocEntries} entries (${formatBytes(check.bytes)})`,
+        `${dump.name}: sha256 matches, ${dump.encryption ? 'decrypts, ' : ''}pg_restore reads ${check.tocEntries} entries (${formatBytes(check.bytes)})`,
       );
   }
   const objects = await checkObjects(bucket, manifest, problems, input.progress);
