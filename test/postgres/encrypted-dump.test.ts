@@ -19,6 +19,7 @@ import { runSql } from '../harness/pg-admin.ts';
 import { makeS3Client } from '../harness/s3-client.ts';
 import { type S3rverServer, startS3rver } from '../harness/s3rver.ts';
 import { stackEnv, uniqueName } from '../harness/stack-env.ts';
+import { addIncompressibleRows, roleTarget } from './fixtures.ts';
 
 const env = stackEnv();
 const key = new DumpKey(randomBytes(32), 'PACHOPS_DUMP_KEY');
@@ -51,24 +52,12 @@ beforeAll(async () => {
   await runSql(env.postgres.url(), `ALTER ROLE ${pg.escapeIdentifier(role)} CREATEDB`);
   await env.postgres.createDatabase(source, role);
   // incompressible rows, so that the dump spans many 64 KiB segments
-  await runSql(url(source), 'CREATE TABLE public.blobs (id int PRIMARY KEY, data bytea NOT NULL)');
-  for (let id = 0; id < 3; id++)
-    await runSql(
-      url(source),
-      `INSERT INTO public.blobs VALUES (${id}, '\\x${randomBytes(1 << 20).toString('hex')}')`,
-    );
+  await addIncompressibleRows(url(source), 3);
   await runSql(
     url(source),
     'CREATE TABLE public.events AS SELECT n AS id FROM generate_series(1, 5000) AS n',
   );
-  target = {
-    host: env.postgres.host,
-    port: env.postgres.port,
-    user: role,
-    password,
-    sslmode: 'require',
-    databases: [source],
-  };
+  target = roleTarget(role, password, [source]);
   dumped = await dumpDatabase({
     target,
     database: source,
