@@ -50,6 +50,7 @@ export async function dumpToBucket(
   database: string,
   server: BenchServer,
   key: string,
+  options: { encrypt?: boolean } = {},
 ): Promise<DumpFigures> {
   const postgres = {
     host: pg.host,
@@ -65,6 +66,7 @@ export async function dumpToBucket(
     pgBin,
     bucket: bucketTarget(server.target, 'backup'),
     key,
+    encrypt: options.encrypt,
   };
   const measured = await measureOrThrow('pachops dump', {
     command: process.execPath,

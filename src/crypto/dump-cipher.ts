@@ -242,6 +242,8 @@ export function plaintextOf(
 /** A Transform that runs `update`/`final` of an encryptor or decryptor over a stream. */
 function cipherStream(cipher: { update(chunk: Buffer): Buffer[]; final(): Buffer[] }): Transform {
   return new Transform({
+    // a few segments buffered each way, so that pg_dump is not held back at every 64 KiB segment
+    highWaterMark: 4 * SEGMENT_BYTES,
     transform(chunk: Buffer, _encoding, callback) {
       try {
         for (const out of cipher.update(chunk)) this.push(out);

@@ -55,7 +55,10 @@ test('the dumps are stored encrypted, recorded so in the manifest, and read back
   expect(backupOutput).toMatch(/drill/);
   const verify = await pachops(scenario, ['verify', backupId]);
   expect(verify.stdout).toMatch(/sha256 matches, decrypts, pg_restore reads \d+ entries/);
+  expect(verify.stdout).toContain('manifest and dumps stored with server-side encryption aws:kms');
   expect(verify.code).toBe(0);
+  const show = await pachops(scenario, ['show', backupId]);
+  expect(show.stdout).toMatch(new RegExp(`database +\\S+: .*, encrypted \\(key ${key.fingerprint}\\)`));
   expect(backupOutput + verify.stdout + verify.stderr).not.toContain(keyText);
 });
 

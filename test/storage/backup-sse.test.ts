@@ -8,6 +8,7 @@
  */
 import { Readable } from 'node:stream';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
+import { verifyBackup } from '../../jobs/phases/backup/verify.ts';
 import { changedObjectKey, dumpKey, objectListKey } from '../../src/storage/layout.ts';
 import { readManifest, writeManifest } from '../../src/storage/manifest.ts';
 import { type MirrorOptions, mirrorBucket } from '../../src/storage/mirror/mirror-bucket.ts';
@@ -63,7 +64,7 @@ const mirror = (source: Bucket, target: Bucket, extra: Partial<MirrorOptions> = 
   mirrorBucket({ source, target, changedKeyFor: changedObjectKey, concurrency: 8, ...tuning, ...extra });
 
 /** What a backup writes besides the mirror: a dump (a streamed multipart upload) and the manifest. */
-async function writeBackupFiles(bucket: Bucket, backupId: string): Promise<void> {
+async function writeBackupFiles(bucket: Bucket, backupId: string, count = 0): Promise<void> {
   await uploadStream(bucket, dumpKey(backupId, 'pachyderm'), Readable.from([Buffer.alloc(6 * MiB, 1)]), {
     partSize: 5 * MiB,
   });
@@ -78,7 +79,7 @@ async function writeBackupFiles(bucket: Bucket, backupId: string): Promise<void>
     pachd: { version: '2.11.6', image: 'pachyderm/pachd:2.11.6' },
     helm: null,
     databases: [],
-    objects: { listKey: objectListKey(backupId), count: 0, bytes: 0, copied: 0, copiedBytes: 0, changed: 0 },
+    objects: { listKey: objectListKey(backupId), count, bytes: 0, copied: 0, copiedBytes: 0, changed: 0 },
     source: { bucket: 'pach-data' },
     pause: { mode: 'scale', startedAt: now },
   });
@@ -106,7 +107,7 @@ describe('SSE-KMS on RGW', () => {
       objectListKey: objectListKey('prod-1'),
       log: log as unknown as MirrorOptions['log'],
     });
-    await writeBackupFiles(backup, 'prod-1');
+    await writeBackupFiles(backup, 'prod-1', objects.length + 1);
 
     expect(first).toMatchObject({ copied: objects.length + 1, vanished: 0 });
     // RGW 16 stores a CopyObject without the SSE asked of it: said once, then copies went in parts
@@ -124,6 +125,14 @@ describe('SSE-KMS on RGW', () => {
     for (const o of [...objects, multipart])
       expect(await sha256Of(servers.rgw, backup.name, o.key)).toBe(sha256(o.body));
     expect((await readManifest(backup, 'prod-1'))?.backupId).toBe('prod-1');
+    const verified = await verifyBackup({
+      bucket: backup,
+      backupId: 'prod-1',
+      pgBin: '',
+      progress: () => undefined,
+    });
+    expect(verified.problems).toEqual([]);
+    expect(verified.lines).toContain('manifest and dumps stored with server-side encryption aws:kms');
 
     expect(await mirror(source, backup)).toMatchObject({ copied: 0, changed: 0, unverified: 0 });
     await putAll(servers.rgw, source.name, [
@@ -148,6 +157,25 @@ describe('SSE-KMS on RGW', () => {
     );
     expect(head.ServerSideEncryption).toBeUndefined();
   });
+});
+
+test('verify says so when the server ignores the SSE asked of it (RGW 16 and AES256)', async () => {
+  const source = await plainBucketOn(servers.rgw, 'aes-rgw-src');
+  const backup = await backupBucketOn(servers.rgw, { ServerSideEncryption: 'AES256' });
+  await putAll(servers.rgw, source.name, smallObjects(2));
+  await mirror(source, backup, { objectListKey: objectListKey('prod-3') });
+  await writeBackupFiles(backup, 'prod-3', 2);
+
+  const verified = await verifyBackup({
+    bucket: backup,
+    backupId: 'prod-3',
+    pgBin: '',
+    progress: () => undefined,
+  });
+
+  expect(verified.problems).toEqual([
+    expect.stringMatching(/did not apply sse AES256 to \.pachops\/backups\/prod-3\/manifest\.json \(none\)/),
+  ]);
 });
 
 test('AES256 is on every write that reaches the server (s3rver behind the recording proxy)', async () => {

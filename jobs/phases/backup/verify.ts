@@ -4,7 +4,7 @@ import type { DumpKey } from '../../../src/crypto/dump-key.ts';
 import { PachopsError } from '../../../src/errors.ts';
 import { formatBytes, formatCount } from '../../../src/format.ts';
 import { checkDump } from '../../../src/postgres/check-dump.ts';
-import { RESERVED_PREFIX } from '../../../src/storage/layout.ts';
+import { manifestKey, RESERVED_PREFIX } from '../../../src/storage/layout.ts';
 import { compareKeys, listObjects } from '../../../src/storage/listing.ts';
 import { backupEntry, type Manifest, readManifest, writeManifest } from '../../../src/storage/manifest.ts';
 import { type ObjectListEntry, readObjectList } from '../../../src/storage/object-list.ts';
@@ -83,6 +83,7 @@ export async function verifyBackup(input: {
   }
   const objects = await checkObjects(bucket, manifest, problems, input.progress);
   lines.push(`${formatCount(objects)} listed objects present with their sizes`);
+  await checkServerSideEncryption(bucket, manifest, problems, lines);
   const verification = {
     at: new Date().toISOString(),
     ok: problems.length === 0,
@@ -126,6 +127,35 @@ async function checkObjects(
   if (checked !== manifest.objects.count)
     problems.push(`object list has ${checked} entries, manifest says ${manifest.objects.count}`);
   return checked;
+}
+
+/**
+ * With `backup.sse`, the backup's own files must say they are encrypted that way: a server may accept the
+ * header and ignore it (Ceph RGW 16 with AES256), and an operator who asked for encryption must hear so.
+ */
+async function checkServerSideEncryption(
+  bucket: Bucket,
+  manifest: Manifest,
+  problems: string[],
+  lines: string[],
+): Promise<void> {
+  const wanted = bucket.writeParams.ServerSideEncryption;
+  if (!wanted) return;
+  const keys = [manifestKey(manifest.backupId), ...manifest.databases.map((d) => d.key)];
+  const missing: string[] = [];
+  for (const key of keys) {
+    const head = await bucket.client
+      .send(new HeadObjectCommand({ Bucket: bucket.name, Key: key }))
+      .catch((error) => {
+        throw s3Error(error, `head ${key}`);
+      });
+    if (head.ServerSideEncryption !== wanted) missing.push(`${key} (${head.ServerSideEncryption ?? 'none'})`);
+  }
+  if (missing.length)
+    problems.push(
+      `the S3 server did not apply sse ${wanted} to ${missing.join(', ')}: it accepted the header and ignored it`,
+    );
+  else lines.push(`manifest and dumps stored with server-side encryption ${wanted}`);
 }
 
 async function headSize(bucket: Bucket, key: string): Promise<number | undefined> {
