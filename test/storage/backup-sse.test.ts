@@ -11,6 +11,7 @@ import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { verifyBackup } from '../../jobs/phases/backup/verify.ts';
 import { changedObjectKey, dumpKey, objectListKey } from '../../src/storage/layout.ts';
 import { readManifest, writeManifest } from '../../src/storage/manifest.ts';
+import { copyObject, createCopyContext } from '../../src/storage/mirror/copy-object.ts';
 import { type MirrorOptions, mirrorBucket } from '../../src/storage/mirror/mirror-bucket.ts';
 import { readObjectList } from '../../src/storage/object-list.ts';
 import { copyListedObjects } from '../../src/storage/restore-objects.ts';
@@ -176,6 +177,41 @@ test('verify says so when the server ignores the SSE asked of it (RGW 16 and AES
   expect(verified.problems).toEqual([
     expect.stringMatching(/did not apply sse AES256 to \.pachops\/backups\/prod-3\/manifest\.json \(none\)/),
   ]);
+});
+
+test('a CopyObject stored without the SSE asked for is deleted when copying it in parts fails', async () => {
+  const rgwProxy = await startFaultProxy(servers.rgw.target.endpoint, {
+    notImplemented: { match: (request) => request.operation === 'CreateMultipartUpload' },
+  });
+  try {
+    const source = openOn(servers.rgw, await createBucketOn(servers.rgw, 'unenc-src'), rgwProxy.endpoint);
+    servers.opened.push(source);
+    const backup = await backupBucketOn(
+      servers.rgw,
+      { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'testkey-1' },
+      rgwProxy.endpoint,
+    );
+    await putAll(servers.rgw, source.name, [{ key: 'chunk/a', body: Buffer.from('plain bytes') }]);
+    const copy = {
+      source,
+      sourceKey: 'chunk/a',
+      target: backup,
+      targetKey: 'chunk/a',
+      size: 11,
+      serverSide: true,
+    };
+
+    await expect(copyObject(copy, createCopyContext({}))).rejects.toMatchObject({ code: 'S3_FAILED' });
+
+    expect(rgwProxy.stats.operations).toMatchObject({
+      CopyObject: 1,
+      CreateMultipartUpload: 1,
+      DeleteObject: 1,
+    });
+    expect((await listAll(servers.rgw, backup.name)).size).toBe(0);
+  } finally {
+    await rgwProxy.stop();
+  }
 });
 
 test('AES256 is on every write that reaches the server (s3rver behind the recording proxy)', async () => {

@@ -1,5 +1,10 @@
 import type { Readable } from 'node:stream';
-import { CopyObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import {
+  CopyObjectCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  PutObjectCommand,
+} from '@aws-sdk/client-s3';
 import type { Logger } from 'pino';
 import { PachopsError } from '../../errors.ts';
 import { type Bucket, s3Error } from '../s3.ts';
@@ -100,9 +105,25 @@ export async function copyObject(
   context: CopyContext = { tuning: DEFAULT_COPY_TUNING },
 ): Promise<{ method: CopyMethod; streamedBytes?: number }> {
   const threshold = Math.min(context.tuning.multipartThreshold, COPY_OBJECT_LIMIT);
+  let outcome: CopyOutcome | undefined;
   if (copy.serverSide && copy.size <= threshold && !context.copyObjectUnfit) {
-    if (await serverSideCopy(copy, context)) return { method: 'copy' };
+    outcome = await serverSideCopy(copy, context);
+    if (outcome === 'copied') return { method: 'copy' };
   }
+  try {
+    return await copyWithoutCopyObject(copy, context);
+  } catch (error) {
+    // a copy stored without the encryption asked for must not stay behind looking like a good one
+    if (outcome === 'unencrypted') await deleteQuietly(copy.target, copy.targetKey);
+    throw error;
+  }
+}
+
+/** In parts (UploadPartCopy) when both sides share a server that has it, else streamed. */
+async function copyWithoutCopyObject(
+  copy: ObjectCopy,
+  context: CopyContext,
+): Promise<{ method: CopyMethod; streamedBytes?: number }> {
   // An empty object has no byte range to copy in parts: it is streamed (a PutObject of nothing).
   if (copy.serverSide && !context.partCopyUnsupported && copy.size > 0) {
     try {
@@ -122,12 +143,18 @@ export async function copyObject(
   return { method: 'stream', streamedBytes: await streamWithRetries(copy, context) };
 }
 
+async function deleteQuietly(bucket: Bucket, key: string): Promise<void> {
+  await bucket.client.send(new DeleteObjectCommand({ Bucket: bucket.name, Key: key })).catch(() => undefined); // the copy's own failure is what is reported
+}
+
+/** `refused`: the server answered 501; `unencrypted`: it stored the copy without the SSE asked for. */
+type CopyOutcome = 'copied' | 'refused' | 'unencrypted';
+
 /**
- * CopyObject with the target's server-side encryption. False (and `copyObjectUnfit` set) when the server
- * answered 501 or stored the copy without the encryption asked for: the caller copies in parts instead,
- * which overwrites such a copy.
+ * CopyObject with the target's server-side encryption. Unless `copied`, `copyObjectUnfit` is set and the
+ * caller copies in parts instead, which overwrites an unencrypted copy.
  */
-async function serverSideCopy(copy: ObjectCopy, context: CopyContext): Promise<boolean> {
+async function serverSideCopy(copy: ObjectCopy, context: CopyContext): Promise<CopyOutcome> {
   const { source, sourceKey, target, targetKey, signal } = copy;
   const copySource = copySourceOf(source.name, sourceKey);
   const command = new CopyObjectCommand({
@@ -142,16 +169,17 @@ async function serverSideCopy(copy: ObjectCopy, context: CopyContext): Promise<b
     throw missingOr(error, copy);
   });
   const wanted = target.writeParams.ServerSideEncryption;
-  if (copied && (!wanted || copied.ServerSideEncryption === wanted)) return true;
-  if (context.copyObjectUnfit) return false;
-  context.copyObjectUnfit = true; // copies in flight may find out too: said once
+  if (copied && (!wanted || copied.ServerSideEncryption === wanted)) return 'copied';
+  const outcome = copied ? 'unencrypted' : 'refused';
+  if (context.copyObjectUnfit) return outcome; // copies in flight may find out too: said once
+  context.copyObjectUnfit = true;
   context.log?.warn(
     { bucket: target.name, sse: wanted },
     copied
       ? 'the S3 server stored a CopyObject without the server-side encryption asked for: copying in parts instead'
       : 'the S3 server does not implement CopyObject of this object (501): copying in parts instead',
   );
-  return false;
+  return outcome;
 }
 
 /**
