@@ -53,6 +53,16 @@ async function dumpAtSize(
       fig: await dumpToBucket(pg, pgBin, DATABASE, server, key),
     });
   }
+  // one more row: the same path with the dumps encrypted (backup.encryption), on the first server
+  const [first] = servers;
+  if (first) {
+    const key = `.pachops/backups/bench/db/${DATABASE}-${dbMB}-encrypted.dump`;
+    rows.push({
+      dbMB,
+      tool: `pachops dump + encryption → ${first.name}`,
+      fig: await dumpToBucket(pg, pgBin, DATABASE, first, key, { encrypt: true }),
+    });
+  }
   for (const row of rows) note(`${dbMB} MB ${row.tool}: ${row.fig.wallS.toFixed(2)} s`);
   return rows;
 }

@@ -51,6 +51,7 @@ export async function dumpToBucket(
   database: string,
   server: BenchServer,
   key: string,
+  options: { encrypt?: boolean } = {},
 ): Promise<DumpFigures> {
   const postgres = {
     host: pg.host,
@@ -66,6 +67,7 @@ export async function dumpToBucket(
     pgBin,
     bucket: bucketTarget(server.target, 'backup'),
     key,
+    encrypt: options.encrypt,
   };
   const measured = await measureOrThrow('pachops dump', {
     command: process.execPath,

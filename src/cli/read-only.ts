@@ -57,6 +57,7 @@ export async function runVerifyCommand(
     bucket: openBucket(cluster.backup),
     backupId,
     pgBin: ctx.config.tools.pgBin,
+    dumpKey: cluster.backup.dumpKey,
     progress: (text) => ctx.out.write(`… ${text}\n`),
   });
   for (const line of result.lines) ctx.out.write(`${line}\n`);

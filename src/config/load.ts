@@ -1,9 +1,16 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
+import { type DumpKey, readDumpKey } from '../crypto/dump-key.ts';
 import { ConfigError } from '../errors.ts';
 import { type ClusterSlack, mergeClusterSlack } from './cluster-slack.ts';
-import { ConfigSchema, type FileCluster, type FileConfig, type S3LocationConfig } from './schema.ts';
+import {
+  type BackupLocationConfig,
+  ConfigSchema,
+  type FileCluster,
+  type FileConfig,
+  type S3LocationConfig,
+} from './schema.ts';
 
 export interface S3Target {
   bucket: string;
@@ -12,6 +19,14 @@ export interface S3Target {
   forcePathStyle: boolean;
   /** Absent: the SDK's default chain (instance role, IRSA, AWS_* variables). */
   credentials?: { accessKeyId: string; secretAccessKey: string };
+  /** Server-side encryption of every object written here (the backup location only). */
+  sse?: 'AES256' | 'aws:kms';
+  kmsKeyId?: string;
+}
+
+/** The backup location: its S3 target, and the key of the dumps when they are encrypted client-side. */
+export interface BackupTarget extends S3Target {
+  dumpKey?: DumpKey;
 }
 
 export interface ClusterConfig
@@ -21,7 +36,7 @@ export interface ClusterConfig
   slack: ClusterSlack;
   postgres: Omit<FileCluster['postgres'], 'passwordEnv'> & { password?: string };
   objectStore: S3Target;
-  backup: S3Target;
+  backup: BackupTarget;
   helm: { release: string; namespace: string; chart: string };
 }
 
@@ -104,7 +119,7 @@ function resolveCluster(
       password: passwordEnv ? readSecret(env, passwordEnv, `${key}.postgres.passwordEnv`) : undefined,
     },
     objectStore: resolveS3(cluster.objectStore, env, `${key}.objectStore`),
-    backup: resolveS3(cluster.backup, env, `${key}.backup`),
+    backup: resolveBackup(cluster.backup, env, `${key}.backup`),
     helm: {
       release: cluster.helm.release,
       chart: cluster.helm.chart,
@@ -120,7 +135,11 @@ function resolveStateDatabase(state: FileConfig['stateDatabase'], env: Env): { u
   return { url: url.toString() };
 }
 
-function resolveS3(location: S3LocationConfig, env: Env, key: string): S3Target {
+function resolveS3(
+  location: S3LocationConfig & Pick<S3Target, 'sse' | 'kmsKeyId'>,
+  env: Env,
+  key: string,
+): S3Target {
   const { accessKeyIdEnv, secretAccessKeyEnv, ...rest } = location;
   if (!accessKeyIdEnv !== !secretAccessKeyEnv) {
     throw new ConfigError(`${key}: set both accessKeyIdEnv and secretAccessKeyEnv, or neither`);
@@ -133,6 +152,15 @@ function resolveS3(location: S3LocationConfig, env: Env, key: string): S3Target 
       secretAccessKey: readSecret(env, secretAccessKeyEnv, `${key}.secretAccessKeyEnv`),
     },
   };
+}
+
+function resolveBackup(location: BackupLocationConfig, env: Env, key: string): BackupTarget {
+  const { encryption, ...s3 } = location;
+  const target: BackupTarget = resolveS3(s3, env, key);
+  if (encryption) {
+    target.dumpKey = readDumpKey(env[encryption.keyEnv], encryption.keyEnv, `${key}.encryption.keyEnv`);
+  }
+  return target;
 }
 
 function readSecret(env: Env, name: string, key: string): string {

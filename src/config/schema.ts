@@ -38,6 +38,25 @@ const S3Location = z
   })
   .strict();
 
+/**
+ * The backup bucket: an S3 location plus how what pachops writes there is encrypted at rest. `sse` is
+ * sent on every write (PutObject, multipart uploads, CopyObject, UploadPartCopy's CreateMultipartUpload);
+ * `encryption` adds client-side encryption of the database dumps before they leave the worker.
+ */
+const BackupLocation = S3Location.extend({
+  /** Server-side encryption of every object pachops writes to the backup bucket; absent = the bucket's default. */
+  sse: z.enum(['AES256', 'aws:kms']).optional(),
+  /** The KMS key (id, ARN or alias) for `sse: aws:kms`; absent = the account's default aws/s3 key. */
+  kmsKeyId: z.string().min(1).optional(),
+  /** Client-side encryption of the dumps: the key (32 random bytes, base64) is read from `keyEnv`. */
+  encryption: z.object({ keyEnv: EnvName }).strict().optional(),
+})
+  .strict()
+  .refine((location) => !location.kmsKeyId || location.sse === 'aws:kms', {
+    message: 'kmsKeyId needs sse: aws:kms',
+    path: ['kmsKeyId'],
+  });
+
 const PostgresSchema = z
   .object({
     host: z.string().min(1),
@@ -179,7 +198,7 @@ const ClusterSchema = z
       .default({ mode: 'scale', timeoutSeconds: 600 }),
     postgres: PostgresSchema,
     objectStore: S3Location,
-    backup: S3Location,
+    backup: BackupLocation,
     helm: z
       .object({
         release: z.string().min(1),
@@ -282,3 +301,4 @@ export const ConfigSchema = z
 export type FileConfig = z.infer<typeof ConfigSchema>;
 export type FileCluster = z.infer<typeof ClusterSchema>;
 export type S3LocationConfig = z.infer<typeof S3Location>;
+export type BackupLocationConfig = z.infer<typeof BackupLocation>;

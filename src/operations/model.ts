@@ -1,5 +1,6 @@
 import type { Estimate } from '../announce/estimate.ts';
 import type { PhaseName } from '../config/schema.ts';
+import type { DumpEncryption } from '../crypto/dump-cipher.ts';
 import type { PrunePlan } from '../storage/prune/plan.ts';
 
 export type { PhaseName };
@@ -190,6 +191,8 @@ export interface DumpRecord {
   key: string;
   bytes: number;
   sha256: string;
+  /** Set when the dump was encrypted client-side: the algorithm and the key's fingerprint. */
+  encryption?: DumpEncryption;
   durationMs: number;
   serverVersion: string;
   pgDumpVersion: string;

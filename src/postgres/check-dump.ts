@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { execa } from 'execa';
+import { plaintextOf } from '../crypto/dump-cipher.ts';
+import type { DumpKey } from '../crypto/dump-key.ts';
 import { PachopsError } from '../errors.ts';
 import { type Bucket, s3Error } from '../storage/s3.ts';
 import { drainOrClose } from './drain.ts';
@@ -16,9 +18,15 @@ export interface DumpCheck {
 
 /**
  * Reads a dump back from the bucket once, computing its sha256 while `pg_restore --list` parses it from
- * stdin: proves the archive is readable without writing it to disk or restoring it.
+ * stdin: proves the archive is readable without writing it to disk or restoring it. An encrypted dump is
+ * decrypted on the way (`decryptWith`); the sha256 is of the bytes stored.
  */
-export async function checkDump(bucket: Bucket, key: string, pgBin: string): Promise<DumpCheck> {
+export async function checkDump(
+  bucket: Bucket,
+  key: string,
+  pgBin: string,
+  decryptWith?: DumpKey,
+): Promise<DumpCheck> {
   let body: Readable;
   try {
     body = (await bucket.client.send(new GetObjectCommand({ Bucket: bucket.name, Key: key })))
@@ -34,18 +42,26 @@ export async function checkDump(bucket: Bucket, key: string, pgBin: string): Pro
   child.stdin.on('error', () => {
     stdinOpen = false;
   });
+  const plaintext = plaintextOf(decryptWith, key);
+  const write = async (chunk: Buffer) => {
+    if (stdinOpen && !child.stdin.write(chunk)) {
+      // EPIPE when pg_restore has stopped reading: expected, it has what it needs (or will say why not).
+      await drainOrClose(child.stdin);
+      if (child.stdin.destroyed) stdinOpen = false;
+    }
+  };
   const feeding = (async () => {
     for await (const chunk of body as AsyncIterable<Buffer>) {
       hash.update(chunk);
       bytes += chunk.length;
-      if (stdinOpen && !child.stdin.write(chunk)) {
-        // EPIPE when pg_restore has stopped reading: expected, it has what it needs (or will say why not).
-        await drainOrClose(child.stdin);
-        if (child.stdin.destroyed) stdinOpen = false;
-      }
+      for (const out of plaintext.update(chunk)) await write(out);
     }
+    for (const out of plaintext.final()) await write(out);
     if (stdinOpen) child.stdin.end();
-  })();
+  })().catch((error: unknown) => {
+    child.kill(); // a dump that does not decrypt is not listed
+    throw error;
+  });
   const [result] = await Promise.all([child, feeding]);
   if (result.failed) {
     const reason = String(result.stderr || result.shortMessage)

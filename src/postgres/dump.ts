@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { PassThrough, Transform } from 'node:stream';
 import { execa } from 'execa';
+import { createEncryptStream, DUMP_CIPHER, type DumpEncryption } from '../crypto/dump-cipher.ts';
+import type { DumpKey } from '../crypto/dump-key.ts';
 import { PachopsError } from '../errors.ts';
 import type { Bucket } from '../storage/s3.ts';
 import { uploadStream } from '../storage/upload.ts';
@@ -10,8 +12,10 @@ import { checkDumpCompatible, pgToolMajor, pgToolPath } from './tools.ts';
 export interface DumpResult {
   database: string;
   key: string;
+  /** Size and sha256 of the bytes stored (encrypted, when `encryption` is set): verify needs no key. */
   bytes: number;
   sha256: string;
+  encryption?: DumpEncryption;
   durationMs: number;
   serverVersion: string;
   pgDumpVersion: string;
@@ -36,6 +40,7 @@ export async function readServerVersion(
 /**
  * `pg_dump -Fc` of one database, streamed straight into the backup bucket (no local disk) while its
  * sha256 and size are computed. If pg_dump fails, the upload is aborted: a partial dump is never stored.
+ * With `encryptWith`, the dump is encrypted on the way (src/crypto/dump-cipher.ts); memory stays flat.
  */
 export async function dumpDatabase(input: {
   target: PostgresTarget;
@@ -43,6 +48,8 @@ export async function dumpDatabase(input: {
   pgBin: string;
   bucket: Bucket;
   key: string;
+  /** Encrypt the dump with this key before it leaves the process. */
+  encryptWith?: DumpKey;
   signal?: AbortSignal;
   onBytes?: (bytes: number) => void;
 }): Promise<DumpResult> {
@@ -67,6 +74,10 @@ export async function dumpDatabase(input: {
   // A failed pg_dump destroys both streams with its error; the upload reports it (through `body`), so
   // the counter's own 'error' must not become an uncaught exception.
   counter.on('error', () => undefined);
+  const sealer = input.encryptWith ? createEncryptStream(input.encryptWith) : undefined;
+  sealer?.on('error', (error) => body.destroy(error));
+  sealer?.pipe(counter);
+  const entry = sealer ?? counter;
 
   const child = execa(
     pgToolPath('pg_dump', pgBin),
@@ -78,7 +89,7 @@ export async function dumpDatabase(input: {
       cancelSignal: input.signal,
     },
   );
-  child.stdout.pipe(counter, { end: false });
+  child.stdout.pipe(entry, { end: false });
   const finished = (async () => {
     const result = await child;
     if (result.failed) {
@@ -90,11 +101,12 @@ export async function dumpDatabase(input: {
       const error = new PachopsError('PG_DUMP_FAILED', `pg_dump of ${database} failed: ${reason}`, {
         permanent: /authentication|does not exist|permission/i.test(reason),
       });
+      sealer?.destroy(error);
       counter.destroy(error);
       body.destroy(error);
       throw error;
     }
-    counter.end();
+    entry.end();
   })();
   const uploading = uploadStream(input.bucket, input.key, body, { signal: input.signal }).catch((error) => {
     child.kill(); // nothing reads pg_dump's output any more
@@ -108,6 +120,9 @@ export async function dumpDatabase(input: {
     key: input.key,
     bytes,
     sha256: hash.digest('hex'),
+    ...(input.encryptWith
+      ? { encryption: { algorithm: DUMP_CIPHER, keyFingerprint: input.encryptWith.fingerprint } }
+      : {}),
     durationMs: Date.now() - started,
     serverVersion: server.text,
     pgDumpVersion: tool.version,

@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import type { Readable, Writable } from 'node:stream';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { execa, type Result } from 'execa';
+import { plaintextOf } from '../crypto/dump-cipher.ts';
+import type { DumpKey } from '../crypto/dump-key.ts';
 import { PachopsError } from '../errors.ts';
 import { type Bucket, isNotFound, s3Error } from '../storage/s3.ts';
 import { connectDatabase, libpqEnv, type PostgresTarget } from './connection.ts';
@@ -109,6 +111,11 @@ export interface RestoreInput {
    * pg_restore until they match, so a dump changed since verifyDumpChecksum is never committed.
    */
   expected?: DumpDigest;
+  /**
+   * The dump is encrypted (its manifest says so): decrypted on the way, each segment authenticated before
+   * its plaintext reaches pg_restore (keyForDump picks the key).
+   */
+  decryptWith?: DumpKey;
   signal?: AbortSignal;
   onBytes?: (bytes: number) => void;
 }
@@ -170,6 +177,10 @@ async function feedDump(body: Readable, stdin: Writable, input: RestoreInput): P
     }
     if (stdin.destroyed) open = false;
   };
+  const plaintext = plaintextOf(input.decryptWith, input.key);
+  const pass = async (chunk: Buffer) => {
+    for (const out of plaintext.update(chunk)) await write(out);
+  };
   let held: Buffer | undefined;
   let complete = true;
   try {
@@ -177,7 +188,7 @@ async function feedDump(body: Readable, stdin: Writable, input: RestoreInput): P
       hash.update(chunk);
       bytes += chunk.length;
       input.onBytes?.(bytes);
-      if (held) await write(held);
+      if (held) await pass(held);
       held = chunk;
       if (!open) {
         complete = false; // pg_restore has exited (its result says why): reading on is pointless
@@ -189,7 +200,8 @@ async function feedDump(body: Readable, stdin: Writable, input: RestoreInput): P
   }
   const digest = { bytes, sha256: hash.digest('hex') };
   if (complete && input.expected) checkDigest(input.key, input.expected, digest);
-  if (held) await write(held);
+  if (held) await pass(held);
+  if (complete) for (const out of plaintext.final()) await write(out);
   if (open) stdin.end();
   return digest;
 }

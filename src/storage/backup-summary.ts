@@ -43,7 +43,7 @@ export function formatBackupDetail(manifest: Manifest, bucket: string, now = new
     `helm       ${manifest.helm ? `${manifest.helm.release} revision ${manifest.helm.revision}, chart ${manifest.helm.chart} ${manifest.helm.chartVersion}` : 'no values saved'}`,
     ...manifest.databases.map(
       (d) =>
-        `database   ${d.name}: ${formatBytes(d.bytes)}, sha256 ${d.sha256}, PostgreSQL ${d.serverVersion}`,
+        `database   ${d.name}: ${formatBytes(d.bytes)}, sha256 ${d.sha256}, PostgreSQL ${d.serverVersion}${d.encryption ? `, encrypted (key ${d.encryption.keyFingerprint})` : ''}`,
     ),
     `objects    ${formatCount(manifest.objects.count)} (${formatBytes(manifest.objects.bytes)}); ${formatCount(manifest.objects.copied)} copied by this backup`,
     `source     ${manifest.source.bucket}${manifest.source.endpoint ? ` at ${manifest.source.endpoint}` : ''}`,

@@ -1,5 +1,6 @@
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { z } from 'zod';
+import { DUMP_CIPHER } from '../crypto/dump-cipher.ts';
 import { PachopsError } from '../errors.ts';
 import { BACKUPS_PREFIX, manifestKey } from './layout.ts';
 import { type Bucket, isNotFound, s3Error } from './s3.ts';
@@ -29,7 +30,12 @@ export const ManifestSchema = z.object({
       name: z.string(),
       key: z.string(),
       bytes: z.number(),
+      /** Of the bytes stored (the ciphertext when encrypted). */
       sha256: z.string().regex(/^[0-9a-f]{64}$/),
+      /** Client-side encryption (absent in older manifests and for plain dumps): never the key. */
+      encryption: z
+        .object({ algorithm: z.literal(DUMP_CIPHER), keyFingerprint: z.string().regex(/^[0-9a-f]{16}$/) })
+        .optional(),
       serverVersion: z.string(),
       pgDumpVersion: z.string(),
       durationMs: z.number(),
@@ -59,12 +65,18 @@ export const ManifestSchema = z.object({
 });
 export type Manifest = z.infer<typeof ManifestSchema>;
 
+/** The config entry whose `encryption` holds the key of a backup's dumps: its own cluster's backup. */
+export function backupEntry(manifest: Pick<Manifest, 'cluster'>): string {
+  return `clusters.${manifest.cluster}.backup`;
+}
+
 /** Written last: a backup without a manifest is incomplete and is never listed. */
 export async function writeManifest(bucket: Bucket, manifest: Manifest): Promise<void> {
   const key = manifestKey(manifest.backupId);
   try {
     await bucket.client.send(
       new PutObjectCommand({
+        ...bucket.writeParams,
         Bucket: bucket.name,
         Key: key,
         Body: `${JSON.stringify(manifest, null, 2)}\n`,

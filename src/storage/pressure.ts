@@ -43,7 +43,8 @@ export class ReportingRetryStrategy extends StandardRetryStrategy {
   }
 
   override refreshRetryTokenForRetry(token: RetryToken, info: RetryInfo) {
-    if (info.errorType !== 'CLIENT_ERROR')
+    // Only what the SDK retries is push-back: a 501 (SERVER_ERROR) is an answer, not a server under load.
+    if (info.errorType === 'THROTTLING' || info.errorType === 'TRANSIENT')
       this.pressure.notify({ type: info.errorType, code: errorCode(info) });
     return super.refreshRetryTokenForRetry(token, info);
   }

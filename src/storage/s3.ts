@@ -14,6 +14,26 @@ export interface Bucket {
   target: S3Target;
   /** Every retry the SDK makes on this client (503 SlowDown, 429, resets): the copier listens. */
   pressure: Pressure;
+  /**
+   * Spread into every request that writes an object (PutObject, Upload's params, CopyObject,
+   * CreateMultipartUpload): the location's server-side encryption, so no writer can leave it out.
+   */
+  writeParams: WriteParams;
+}
+
+/** The server-side encryption headers of a write; empty when the location sets none. */
+export interface WriteParams {
+  ServerSideEncryption?: 'AES256' | 'aws:kms';
+  SSEKMSKeyId?: string;
+}
+
+/** The write headers of a location: its `sse` and `kmsKeyId`, or nothing. */
+export function writeParamsOf(target: S3Target): WriteParams {
+  if (!target.sse) return {};
+  return {
+    ServerSideEncryption: target.sse,
+    ...(target.sse === 'aws:kms' && target.kmsKeyId ? { SSEKMSKeyId: target.kmsKeyId } : {}),
+  };
 }
 
 /** Attempts per request, the first included, before the SDK gives the error back. */
@@ -41,7 +61,7 @@ export function openBucket(target: S3Target, options: { maxSockets?: number } = 
       httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: options.maxSockets ?? 64 }),
     },
   });
-  return { client, name: target.bucket, target, pressure };
+  return { client, name: target.bucket, target, pressure, writeParams: writeParamsOf(target) };
 }
 
 /** Server-side copy works when one set of credentials reaches both buckets on one endpoint. */

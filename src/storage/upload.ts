@@ -22,6 +22,7 @@ export async function uploadStream(
   const upload = new Upload({
     client: bucket.client,
     params: {
+      ...bucket.writeParams,
       Bucket: bucket.name,
       Key: key,
       Body: body,

@@ -24,3 +24,43 @@ test('a bad key is named', () => {
     parseConfig(base.replace('host: 127.0.0.1', 'host: 127.0.0.1, port: "x"'), { PG_PW: 's' }),
   ).toThrow(/clusters\.prod\.postgres\.port/);
 });
+
+describe('backup encryption', () => {
+  const withBackup = (backup: string) => base.replace('backup: { bucket: pach-backup }', `backup: ${backup}`);
+  const key = Buffer.alloc(32, 7).toString('base64');
+
+  test('sse and kmsKeyId reach the backup target; the objectStore takes neither', () => {
+    const config = parseConfig(withBackup('{ bucket: pach-backup, sse: aws:kms, kmsKeyId: key-1 }'), {
+      PG_PW: 's',
+    });
+    expect(config.clusters.prod.backup).toMatchObject({ sse: 'aws:kms', kmsKeyId: 'key-1' });
+    expect(() =>
+      parseConfig(
+        base.replace('objectStore: { bucket: pach-data }', 'objectStore: { bucket: pach-data, sse: AES256 }'),
+        {
+          PG_PW: 's',
+        },
+      ),
+    ).toThrow(/clusters\.prod\.objectStore: Unrecognized key: "sse"/);
+  });
+
+  test('kmsKeyId without sse: aws:kms is refused; aws:kms without a key id is allowed', () => {
+    expect(() =>
+      parseConfig(withBackup('{ bucket: pach-backup, sse: AES256, kmsKeyId: key-1 }'), { PG_PW: 's' }),
+    ).toThrow(/clusters\.prod\.backup\.kmsKeyId: kmsKeyId needs sse: aws:kms/);
+    const config = parseConfig(withBackup('{ bucket: pach-backup, sse: aws:kms }'), { PG_PW: 's' });
+    expect(config.clusters.prod.backup.kmsKeyId).toBeUndefined();
+  });
+
+  test('the dump key comes from keyEnv; a bad one names the variable, never the value', () => {
+    const text = withBackup('{ bucket: pach-backup, encryption: { keyEnv: DUMP_KEY } }');
+    const config = parseConfig(text, { PG_PW: 's', DUMP_KEY: key });
+    expect(config.clusters.prod.backup.dumpKey?.fingerprint).toMatch(/^[0-9a-f]{16}$/);
+    expect(JSON.stringify(config)).not.toContain(key);
+    const short = Buffer.alloc(31, 7).toString('base64');
+    expect(() => parseConfig(text, { PG_PW: 's', DUMP_KEY: short })).toThrow(
+      /^clusters\.prod\.backup\.encryption\.keyEnv: DUMP_KEY holds 31 bytes, not 32/,
+    );
+    expect(() => parseConfig(text, { PG_PW: 's' })).toThrow(/DUMP_KEY is not set/);
+  });
+});

@@ -18,6 +18,8 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import pg from 'pg';
+import { plaintextOf } from '../../src/crypto/dump-cipher.ts';
+import type { DumpKey } from '../../src/crypto/dump-key.ts';
 import {
   approvePhases,
   click,
@@ -111,12 +113,14 @@ export async function pachops(scenario: Scenario, args: string[]) {
  * The row counts a dump holds, found without pachops: the dump downloaded and given to pg_restore in a
  * scratch database, counted, dropped.
  */
-export async function countsInDump(scenario: Scenario, backupId: string, db: string) {
+export async function countsInDump(scenario: Scenario, backupId: string, db: string, key?: DumpKey) {
   const manifest = await readManifest(scenario, backupId);
   const dump = manifest.databases.find((d) => d.name === db);
   if (!dump) throw new Error(`backup ${backupId} has no dump of ${db}`);
   const file = join(scenario.dir, `${backupId}-${db}.dump`);
-  await writeFile(file, await getObject(scenario, scenario.names.backup, dump.key));
+  const stored = await getObject(scenario, scenario.names.backup, dump.key);
+  const plaintext = plaintextOf(key, dump.key);
+  await writeFile(file, Buffer.concat([...plaintext.update(stored), ...plaintext.final()]));
   const scratch = `scratch_${db}_${Date.now().toString(36)}`;
   const admin = new pg.Client({ connectionString: scenario.dbUrl('postgres') });
   await admin.connect();
@@ -163,7 +167,13 @@ export const deleteObject = (scenario: Scenario, bucket: string, key: string) =>
 export interface ManifestView {
   backupId: string;
   note?: string;
-  databases: { name: string; key: string; bytes: number; sha256: string }[];
+  databases: {
+    name: string;
+    key: string;
+    bytes: number;
+    sha256: string;
+    encryption?: { algorithm: string; keyFingerprint: string };
+  }[];
   objects: { listKey: string; count: number };
 }
 

@@ -21,6 +21,7 @@ import { type PgAdmin, runSql } from './pg-admin.ts';
 import { type RunningProcess, startProcess } from './process.ts';
 import { createBucket, makeS3Client, type S3Target } from './s3-client.ts';
 import { type SlackStandin, startSlack } from './slack/slack-standin.ts';
+import { stackEnv } from './stack-env.ts';
 
 export const USERS = {
   requester: 'U0REQUESTER',
@@ -74,6 +75,8 @@ export interface ScenarioOptions {
   lockSeconds?: number;
   /** The cluster's `mirror` section, over the default `{ concurrency: 16 }`. */
   mirror?: Record<string, unknown>;
+  /** More keys of the cluster's `backup` location (sse, kmsKeyId, encryption). */
+  backup?: Record<string, unknown>;
   /** The `schedules` section. Default: notices 24 h and 15 min ahead, 10 min grace. */
   schedules?: { noticeLeadMinutes?: number[]; missedGraceMinutes?: number };
   /**
@@ -101,6 +104,15 @@ export interface Scenario {
   startBot(): Promise<RunningProcess & { url: string }>;
   startWorker(): Promise<RunningProcess>;
   stop(): Promise<void>;
+}
+
+/** A scenario on the run's Redis, PostgreSQL and RGW (stackEnv; RGW required). */
+export function startRgwScenario(
+  options: Omit<ScenarioOptions, 'redisUrl' | 'postgres' | 's3'>,
+): Promise<Scenario> {
+  const stack = stackEnv();
+  if (!stack.rgw) throw new Error('this scenario needs the run’s RGW (PACHOPS_TEST_RGW is 0)');
+  return startScenario({ redisUrl: stack.redis.url, postgres: stack.postgres, s3: stack.rgw, ...options });
 }
 
 export async function startScenario(options: ScenarioOptions): Promise<Scenario> {
@@ -269,7 +281,7 @@ function configYaml(options: ScenarioOptions, names: Scenario['names'], postgres
         databases: [names.pachyderm, names.dex],
       },
       objectStore: s3(names.source),
-      backup: s3(names.backup),
+      backup: { ...s3(names.backup), ...options.backup },
       helm: { release: 'pachyderm', namespace: 'pachyderm' },
       approvals: options.approvals ?? {},
       mirror: { concurrency: 16, ...options.mirror },

@@ -29,6 +29,7 @@ import { seedPachyderm } from '../harness/pachyderm/simulator.ts';
 import { runSql } from '../harness/pg-admin.ts';
 import { makeS3Client } from '../harness/s3-client.ts';
 import { stackEnv, uniqueName } from '../harness/stack-env.ts';
+import { addIncompressibleRows, roleTarget } from './fixtures.ts';
 
 const env = stackEnv();
 const MiB = 1024 * 1024;
@@ -82,24 +83,12 @@ beforeAll(async () => {
     objects: 40,
   });
   // several MiB of incompressible rows: the dump reaches pg_restore in many chunks
-  await runSql(roleUrl(db), 'CREATE TABLE public.blobs (id int PRIMARY KEY, data bytea NOT NULL)');
-  for (let id = 0; id < 6; id++)
-    await runSql(
-      roleUrl(db),
-      `INSERT INTO public.blobs VALUES (${id}, '\\x${randomBytes(MiB).toString('hex')}')`,
-    );
+  await addIncompressibleRows(roleUrl(db), 6);
   await runSql(
     roleUrl(db),
     `CREATE TABLE public.events AS SELECT n AS id, 'event ' || n AS what FROM generate_series(1, 5000) AS n`,
   );
-  target = {
-    host: env.postgres.host,
-    port: env.postgres.port,
-    user: role,
-    password,
-    sslmode: 'require',
-    databases: [db, dexDb],
-  };
+  target = roleTarget(role, password, [db, dexDb]);
   const id = 'restore-test-20260101t000000z-base';
   dumped = await dumpDatabase({ target, database: db, pgBin: '', bucket: backup, key: dumpKey(id, db) });
   dexDumped = await dumpDatabase({

@@ -54,6 +54,8 @@ export interface StorageServers {
   newBucket(server: Server, prefix: string, endpoint?: string): Promise<Bucket>;
   /** src/'s Bucket for an existing bucket, closed after all. */
   open(server: Server, name: string, endpoint?: string): Bucket;
+  /** A Bucket opened otherwise, closed after all too. */
+  track(bucket: Bucket): Bucket;
 }
 
 /** Registers beforeAll/afterAll that start (and stop) the servers a storage test file uses. */
@@ -76,15 +78,16 @@ export function useStorageServers(options: { s3rver?: boolean } = {}): StorageSe
     s3rver?.client.destroy();
     await s3rver?.stop();
   });
-  const open = (server: Server, name: string, endpoint?: string) => {
-    const bucket = openOn(server, name, endpoint);
+  const track = (bucket: Bucket) => {
     opened.push(bucket);
     return bucket;
   };
+  const open = (server: Server, name: string, endpoint?: string) => track(openOn(server, name, endpoint));
   return {
     rgw: () => rgw!,
     s3rver: () => s3rver!,
     open,
+    track,
     newBucket: async (server, prefix, endpoint) =>
       open(server, await createBucketOn(server, prefix), endpoint),
   };

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { ClusterConfig } from '../../../src/config/load.ts';
+import { keyForDump } from '../../../src/crypto/dump-cipher.ts';
 import { PachopsError } from '../../../src/errors.ts';
 import { formatCount, formatDuration } from '../../../src/format.ts';
 import { chunkObjectKeys } from '../../../src/postgres/inspect.ts';
@@ -8,7 +9,7 @@ import { type ConsistencyResult, findMissingKeys } from '../../../src/storage/co
 import { RESERVED_PREFIX } from '../../../src/storage/layout.ts';
 import { listObjects } from '../../../src/storage/listing.ts';
 import type { Manifest } from '../../../src/storage/manifest.ts';
-import { readManifest } from '../../../src/storage/manifest.ts';
+import { backupEntry, readManifest } from '../../../src/storage/manifest.ts';
 import type { Bucket } from '../../../src/storage/s3.ts';
 import type { Phase } from '../types.ts';
 
@@ -52,6 +53,7 @@ export async function drillBackup(input: {
         key: dump.key,
         pgBin: input.pgBin,
         expected: { sha256: dump.sha256, bytes: dump.bytes },
+        decryptWith: keyForDump(dump, cluster.backup.dumpKey, backupEntry(manifest)),
         signal: input.signal,
       });
       const rows = (await countRows(cluster.postgres, scratch)).reduce((sum, t) => sum + t.rows, 0);

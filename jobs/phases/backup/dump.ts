@@ -57,13 +57,15 @@ export async function dumpDatabases(
       pgBin: ctx.config.tools.pgBin,
       bucket: ctx.services.backup,
       key: dumpKey(input.backupId, database),
+      encryptWith: ctx.cluster.backup.dumpKey,
       signal: ctx.signal,
       onBytes: (bytes) => ctx.progress(`${database}: ${formatBytes(bytes)} dumped`),
     });
     dumps[database] = record;
     await input.save(dumps);
+    const sealed = record.encryption ? `, encrypted (key ${record.encryption.keyFingerprint})` : '';
     lines.push(
-      `${database}: ${formatBytes(record.bytes)} in ${formatDuration(record.durationMs)}, sha256 ${record.sha256.slice(0, 12)}…`,
+      `${database}: ${formatBytes(record.bytes)} in ${formatDuration(record.durationMs)}, sha256 ${record.sha256.slice(0, 12)}…${sealed}`,
     );
   }
   return { dumps, lines };
@@ -85,6 +87,7 @@ export async function saveHelmValues(
   }
   const key = helmValuesKey(backupId);
   const put = new PutObjectCommand({
+    ...services.backup.writeParams,
     Bucket: services.backup.name,
     Key: key,
     Body: toYaml(release.values),

@@ -31,6 +31,7 @@ export function buildManifest(operation: Operation, cluster: ClusterConfig): Man
       key: dumpKey(operation.backupId, name),
       bytes: dump.bytes,
       sha256: dump.sha256,
+      ...(dump.encryption ? { encryption: dump.encryption } : {}),
       serverVersion: dump.serverVersion,
       pgDumpVersion: dump.pgDumpVersion,
       durationMs: dump.durationMs,

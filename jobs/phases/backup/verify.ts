@@ -1,10 +1,12 @@
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
+import { keyForDump } from '../../../src/crypto/dump-cipher.ts';
+import type { DumpKey } from '../../../src/crypto/dump-key.ts';
 import { PachopsError } from '../../../src/errors.ts';
 import { formatBytes, formatCount } from '../../../src/format.ts';
 import { checkDump } from '../../../src/postgres/check-dump.ts';
-import { RESERVED_PREFIX } from '../../../src/storage/layout.ts';
+import { manifestKey, RESERVED_PREFIX } from '../../../src/storage/layout.ts';
 import { compareKeys, listObjects } from '../../../src/storage/listing.ts';
-import { type Manifest, readManifest, writeManifest } from '../../../src/storage/manifest.ts';
+import { backupEntry, type Manifest, readManifest, writeManifest } from '../../../src/storage/manifest.ts';
 import { type ObjectListEntry, readObjectList } from '../../../src/storage/object-list.ts';
 import { type Bucket, isNotFound, s3Error } from '../../../src/storage/s3.ts';
 import type { Phase } from '../types.ts';
@@ -17,6 +19,7 @@ export const verifyPhase: Phase = {
       bucket: ctx.services.backup,
       backupId: ctx.operation.backupId,
       pgBin: ctx.config.tools.pgBin,
+      dumpKey: ctx.cluster.backup.dumpKey,
       downtimeMs: ctx.operation.state.downtimeMs,
       progress: ctx.progress,
     });
@@ -48,6 +51,8 @@ export async function verifyBackup(input: {
   bucket: Bucket;
   backupId: string;
   pgBin: string;
+  /** The backup's cluster's dump key (`backup.encryption`): encrypted dumps are decrypted to be read. */
+  dumpKey?: DumpKey;
   downtimeMs?: number;
   progress: (text: string) => void;
 }): Promise<VerifyResult> {
@@ -63,17 +68,22 @@ export async function verifyBackup(input: {
   const lines: string[] = [];
   for (const dump of manifest.databases) {
     input.progress(`checking the ${dump.name} dump`);
-    const check = await checkDump(bucket, dump.key, input.pgBin).catch((error: Error) => error);
+    const check = await Promise.resolve()
+      .then(() =>
+        checkDump(bucket, dump.key, input.pgBin, keyForDump(dump, input.dumpKey, backupEntry(manifest))),
+      )
+      .catch((error: Error) => error);
     if (check instanceof Error) problems.push(check.message);
     else if (check.sha256 !== dump.sha256 || check.bytes !== dump.bytes)
       problems.push(`${dump.key}: sha256 or size differs from the manifest`);
     else
       lines.push(
-        `${dump.name}: sha256 matches, pg_restore reads ${check.tocEntries} entries (${formatBytes(check.bytes)})`,
+        `${dump.name}: sha256 matches, ${dump.encryption ? 'decrypts, ' : ''}pg_restore reads ${check.tocEntries} entries (${formatBytes(check.bytes)})`,
       );
   }
   const objects = await checkObjects(bucket, manifest, problems, input.progress);
   lines.push(`${formatCount(objects)} listed objects present with their sizes`);
+  await checkServerSideEncryption(bucket, manifest, problems, lines);
   const verification = {
     at: new Date().toISOString(),
     ok: problems.length === 0,
@@ -117,6 +127,35 @@ async function checkObjects(
   if (checked !== manifest.objects.count)
     problems.push(`object list has ${checked} entries, manifest says ${manifest.objects.count}`);
   return checked;
+}
+
+/**
+ * With `backup.sse`, the backup's own files must say they are encrypted that way: a server may accept the
+ * header and ignore it (Ceph RGW 16 with AES256), and an operator who asked for encryption must hear so.
+ */
+async function checkServerSideEncryption(
+  bucket: Bucket,
+  manifest: Manifest,
+  problems: string[],
+  lines: string[],
+): Promise<void> {
+  const wanted = bucket.writeParams.ServerSideEncryption;
+  if (!wanted) return;
+  const keys = [manifestKey(manifest.backupId), ...manifest.databases.map((d) => d.key)];
+  const missing: string[] = [];
+  for (const key of keys) {
+    const head = await bucket.client
+      .send(new HeadObjectCommand({ Bucket: bucket.name, Key: key }))
+      .catch((error) => {
+        throw s3Error(error, `head ${key}`);
+      });
+    if (head.ServerSideEncryption !== wanted) missing.push(`${key} (${head.ServerSideEncryption ?? 'none'})`);
+  }
+  if (missing.length)
+    problems.push(
+      `the S3 server did not apply sse ${wanted} to ${missing.join(', ')}: it accepted the header and ignored it`,
+    );
+  else lines.push(`manifest and dumps stored with server-side encryption ${wanted}`);
 }
 
 async function headSize(bucket: Bucket, key: string): Promise<number | undefined> {

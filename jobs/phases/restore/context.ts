@@ -1,4 +1,6 @@
 import type { ClusterConfig } from '../../../src/config/load.ts';
+import { keyForDump } from '../../../src/crypto/dump-cipher.ts';
+import type { DumpKey } from '../../../src/crypto/dump-key.ts';
 import { PachopsError } from '../../../src/errors.ts';
 import type { RestoreOptions } from '../../../src/operations/model.ts';
 import { type Manifest, readManifest } from '../../../src/storage/manifest.ts';
@@ -16,6 +18,11 @@ export interface RestoreContext {
   targetBucket: Bucket;
   /** The restore target of the database holding `storage.chunk_objects`. */
   metadataTarget: string;
+  /**
+   * The key of an encrypted dump: the one configured for the backup's own cluster (`from`, whose backup
+   * bucket holds it), also when restoring into another cluster. Throws when it is missing or another.
+   */
+  dumpKeyFor(dump: Manifest['databases'][number]): DumpKey | undefined;
 }
 
 export async function openRestore(ctx: PhaseContext): Promise<RestoreContext> {
@@ -42,5 +49,7 @@ export async function openRestore(ctx: PhaseContext): Promise<RestoreContext> {
     : openBucket({ ...ctx.cluster.objectStore, bucket: restore.bucket.name });
   const metadataSource = from.postgres.metadataDatabase ?? from.postgres.databases[0];
   const metadata = restore.databases.find((d) => d.source === metadataSource) ?? restore.databases[0];
-  return { restore, from, backupBucket, manifest, targetBucket, metadataTarget: metadata.target };
+  const dumpKeyFor = (dump: Manifest['databases'][number]) =>
+    keyForDump(dump, from.backup.dumpKey, `clusters.${from.name}.backup`);
+  return { restore, from, backupBucket, manifest, targetBucket, metadataTarget: metadata.target, dumpKeyFor };
 }

@@ -23,6 +23,7 @@ export const restorePlanPhase: Phase = {
     const r = await openRestore(ctx);
     await checkTools(ctx, r);
     for (const dump of r.manifest.databases) {
+      r.dumpKeyFor(dump); // an encrypted dump without its key is refused before anything changes
       ctx.progress(`checking the sha256 of the ${dump.name} dump`);
       await verifyDumpChecksum({
         bucket: r.backupBucket,

@@ -29,6 +29,7 @@ export const restoreDatabasesPhase: Phase = {
         continue;
       }
       const dump = r.manifest.databases.find((d) => d.name === source)!;
+      const decryptWith = r.dumpKeyFor(dump);
       ctx.progress(`${source}: checking sha256`);
       await verifyDumpChecksum({
         bucket: r.backupBucket,
@@ -54,6 +55,7 @@ export const restoreDatabasesPhase: Phase = {
         key: dump.key,
         pgBin: ctx.config.tools.pgBin,
         expected: { sha256: dump.sha256, bytes: dump.bytes },
+        decryptWith,
         signal: ctx.signal,
         onBytes: (bytes) =>
           ctx.progress(`${source} → ${name}: ${formatBytes(bytes)} of ${formatBytes(dump.bytes)} restored`),

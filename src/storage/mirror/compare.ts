@@ -1,4 +1,5 @@
 import type { ObjectEntry } from '../listing.ts';
+import type { Bucket } from '../s3.ts';
 
 /**
  * Pachyderm's chunk keys name their content (a hash of it): the same key with the same size is the same
@@ -12,14 +13,27 @@ export type Verdict = 'same' | 'changed' | 'incomparable';
 /**
  * Decides whether the target already holds the source's object, by key + size and, where comparable, ETag.
  * A multipart ETag (`md5-of-parts-N`) depends on how the object was cut into parts: two equal ETags mean
- * the same content, but a multipart ETag that differs from another ETag proves nothing either way.
+ * the same content, but a multipart ETag that differs from another ETag proves nothing either way. Nor
+ * does the ETag of an SSE-KMS object on AWS, which is not the MD5 of its content: pass
+ * `targetEtagsAreMd5: false` for such a target (then the copy's recorded source ETag decides).
  */
-export function compareObjects(source: ObjectEntry, target: ObjectEntry): Verdict {
+export function compareObjects(
+  source: ObjectEntry,
+  target: ObjectEntry,
+  options: { targetEtagsAreMd5?: boolean } = {},
+): Verdict {
   if (source.size !== target.size) return 'changed';
   if (CONTENT_ADDRESSED.test(source.key)) return 'same';
   if (source.etag && source.etag === target.etag) return 'same';
-  if (source.etag && target.etag && !partCount(source.etag) && !partCount(target.etag)) return 'changed';
+  const md5 = options.targetEtagsAreMd5 ?? true;
+  if (md5 && source.etag && target.etag && !partCount(source.etag) && !partCount(target.etag))
+    return 'changed';
   return 'incomparable';
+}
+
+/** Whether a bucket's ETags are the MD5 of the content (single-part objects): not under SSE-KMS. */
+export function etagsAreMd5(target: Bucket): boolean {
+  return target.writeParams.ServerSideEncryption !== 'aws:kms';
 }
 
 /** 0 for a single-part ETag, N for `…-N`. */

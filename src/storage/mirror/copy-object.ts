@@ -1,5 +1,10 @@
 import type { Readable } from 'node:stream';
-import { CopyObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import {
+  CopyObjectCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  PutObjectCommand,
+} from '@aws-sdk/client-s3';
 import type { Logger } from 'pino';
 import { PachopsError } from '../../errors.ts';
 import { type Bucket, s3Error } from '../s3.ts';
@@ -33,6 +38,11 @@ export interface CopyContext {
   tuning: CopyTuning;
   /** Set when the target answered UploadPartCopy with 501: later large copies stream at once. */
   partCopyUnsupported?: boolean;
+  /**
+   * Set when CopyObject cannot serve the target: it answered 501 (RGW 16 copying an SSE-KMS object) or
+   * dropped the server-side encryption asked of it (RGW 16). Later copies go in parts (UploadPartCopy).
+   */
+  copyObjectUnfit?: boolean;
   /** Bounds memory: each streamed multipart upload buffers up to two parts. */
   streamSlots?: { acquire(): Promise<() => void> };
   log?: Pick<Logger, 'warn'>;
@@ -95,11 +105,27 @@ export async function copyObject(
   context: CopyContext = { tuning: DEFAULT_COPY_TUNING },
 ): Promise<{ method: CopyMethod; streamedBytes?: number }> {
   const threshold = Math.min(context.tuning.multipartThreshold, COPY_OBJECT_LIMIT);
-  if (copy.serverSide && copy.size <= threshold) {
-    await serverSideCopy(copy);
-    return { method: 'copy' };
+  let outcome: CopyOutcome | undefined;
+  if (copy.serverSide && copy.size <= threshold && !context.copyObjectUnfit) {
+    outcome = await serverSideCopy(copy, context);
+    if (outcome === 'copied') return { method: 'copy' };
   }
-  if (copy.serverSide && !context.partCopyUnsupported) {
+  try {
+    return await copyWithoutCopyObject(copy, context);
+  } catch (error) {
+    // a copy stored without the encryption asked for must not stay behind looking like a good one
+    if (outcome === 'unencrypted') await deleteQuietly(copy.target, copy.targetKey);
+    throw error;
+  }
+}
+
+/** In parts (UploadPartCopy) when both sides share a server that has it, else streamed. */
+async function copyWithoutCopyObject(
+  copy: ObjectCopy,
+  context: CopyContext,
+): Promise<{ method: CopyMethod; streamedBytes?: number }> {
+  // An empty object has no byte range to copy in parts: it is streamed (a PutObject of nothing).
+  if (copy.serverSide && !context.partCopyUnsupported && copy.size > 0) {
     try {
       await copyInParts({ ...copy, sourceEtag: copy.sourceEtag ?? '', partSize: context.tuning.partSize });
       return { method: 'part-copy' };
@@ -117,16 +143,55 @@ export async function copyObject(
   return { method: 'stream', streamedBytes: await streamWithRetries(copy, context) };
 }
 
-async function serverSideCopy(copy: ObjectCopy): Promise<void> {
+async function deleteQuietly(bucket: Bucket, key: string): Promise<void> {
+  await bucket.client.send(new DeleteObjectCommand({ Bucket: bucket.name, Key: key })).catch(() => undefined); // the copy's own failure is what is reported
+}
+
+/** `refused`: the server answered 501; `unencrypted`: it stored the copy without the SSE asked for. */
+type CopyOutcome = 'copied' | 'refused' | 'unencrypted';
+
+/**
+ * CopyObject with the target's server-side encryption. Unless `copied`, `copyObjectUnfit` is set and the
+ * caller copies in parts instead, which overwrites an unencrypted copy.
+ */
+async function serverSideCopy(copy: ObjectCopy, context: CopyContext): Promise<CopyOutcome> {
   const { source, sourceKey, target, targetKey, signal } = copy;
   const copySource = copySourceOf(source.name, sourceKey);
-  await target.client
-    .send(new CopyObjectCommand({ Bucket: target.name, Key: targetKey, CopySource: copySource }), {
-      abortSignal: signal,
-    })
-    .catch((error) => {
-      throw missingOr(error, copy);
-    });
+  const command = new CopyObjectCommand({
+    ...target.writeParams,
+    ...recordSourceEtag(copy),
+    Bucket: target.name,
+    Key: targetKey,
+    CopySource: copySource,
+  });
+  const copied = await target.client.send(command, { abortSignal: signal }).catch((error) => {
+    if ((error as { name?: string }).name === 'NotImplemented') return undefined;
+    throw missingOr(error, copy);
+  });
+  const wanted = target.writeParams.ServerSideEncryption;
+  if (copied && (!wanted || copied.ServerSideEncryption === wanted)) return 'copied';
+  const outcome = copied ? 'unencrypted' : 'refused';
+  if (context.copyObjectUnfit) return outcome; // copies in flight may find out too: said once
+  context.copyObjectUnfit = true;
+  context.log?.warn(
+    { bucket: target.name, sse: wanted },
+    copied
+      ? 'the S3 server stored a CopyObject without the server-side encryption asked for: copying in parts instead'
+      : 'the S3 server does not implement CopyObject of this object (501): copying in parts instead',
+  );
+  return outcome;
+}
+
+/**
+ * SSE-KMS ETags are not the MD5 of the content (AWS), so a copy into such a bucket carries the source's
+ * ETag in its metadata, where a later mirror run finds it (compare.ts).
+ */
+function recordSourceEtag(copy: ObjectCopy): {
+  MetadataDirective?: 'REPLACE';
+  Metadata?: Record<string, string>;
+} {
+  if (copy.target.writeParams.ServerSideEncryption !== 'aws:kms' || !copy.sourceEtag) return {};
+  return { MetadataDirective: 'REPLACE', Metadata: { [SOURCE_ETAG_METADATA]: copy.sourceEtag } };
 }
 
 /** A missing source key becomes SourceObjectMissing; anything else says what was being copied. */
@@ -167,8 +232,8 @@ async function streamObject(copy: ObjectCopy, partSize: number): Promise<number>
   const body = response.Body as Readable;
   body.on('error', () => undefined); // the upload reports it; a destroyed body must not crash the process
   const size = response.ContentLength ?? copy.size;
+  const metadata = copy.sourceEtag ? { [SOURCE_ETAG_METADATA]: copy.sourceEtag } : undefined;
   if (size > SINGLE_PUT_LIMIT) {
-    const metadata = copy.sourceEtag ? { [SOURCE_ETAG_METADATA]: copy.sourceEtag } : undefined;
     await uploadStream(target, targetKey, body, {
       signal,
       partSize: effectivePartSize(size, partSize),
@@ -177,7 +242,14 @@ async function streamObject(copy: ObjectCopy, partSize: number): Promise<number>
     return size;
   }
   await target.client.send(
-    new PutObjectCommand({ Bucket: target.name, Key: targetKey, Body: body, ContentLength: size }),
+    new PutObjectCommand({
+      ...target.writeParams,
+      Bucket: target.name,
+      Key: targetKey,
+      Body: body,
+      ContentLength: size,
+      Metadata: metadata,
+    }),
     { abortSignal: signal },
   );
   return size;

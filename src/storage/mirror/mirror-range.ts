@@ -3,7 +3,7 @@ import { PachopsError } from '../../errors.ts';
 import { diffListings, listObjects, type ObjectEntry } from '../listing.ts';
 import type { ObjectListEntry } from '../object-list.ts';
 import { type Bucket, isNotFound, s3Error } from '../s3.ts';
-import { compareObjects, SOURCE_ETAG_METADATA } from './compare.ts';
+import { compareObjects, etagsAreMd5, SOURCE_ETAG_METADATA, type Verdict } from './compare.ts';
 import type { Copier } from './copier.ts';
 import { type CopyContext, copyObject, SourceObjectMissing } from './copy-object.ts';
 import type { KeyRange } from './key-ranges.ts';
@@ -45,10 +45,11 @@ export async function mirrorRange(run: RangeRun): Promise<void> {
       await run.list.add(object, (await copy(run, object, object.key)).present);
       continue;
     }
-    const verdict = compareObjects(object, entry.target);
+    let verdict = compareObjects(object, entry.target, { targetEtagsAreMd5: etagsAreMd5(target) });
+    if (verdict === 'incomparable') verdict = await recordedVerdict(target, object);
     if (verdict === 'changed') {
       await addChanged(run, object);
-    } else if (verdict === 'incomparable' && !(await copiedFrom(target, object))) {
+    } else if (verdict === 'incomparable') {
       tracker.counts.unverified++;
       if (run.samples.unverified.length < SAMPLE_SIZE) run.samples.unverified.push(object.key);
       await run.list.add(object);
@@ -117,10 +118,14 @@ async function copy(
   return { present: settled.then((present) => present === true) };
 }
 
-/** Whether the target's object is a multipart copy of this very source content (its recorded ETag). */
-async function copiedFrom(target: Bucket, object: ObjectEntry): Promise<boolean> {
-  const metadata = (await head(target, object.key))?.Metadata ?? {};
-  return Boolean(object.etag) && metadata[SOURCE_ETAG_METADATA] === object.etag;
+/**
+ * The source ETag that a copy recorded in the target's metadata decides: the same ETag, the same object;
+ * another one, a copy of other content (changed); none, a target pachops did not write (incomparable).
+ */
+async function recordedVerdict(target: Bucket, object: ObjectEntry): Promise<Verdict> {
+  const recorded = (await head(target, object.key))?.Metadata?.[SOURCE_ETAG_METADATA];
+  if (!recorded || !object.etag) return 'incomparable';
+  return recorded === object.etag ? 'same' : 'changed';
 }
 
 async function head(bucket: Bucket, key: string) {

@@ -51,6 +51,7 @@ export async function copyInParts(copy: PartCopy): Promise<void> {
   const created = await target.client
     .send(
       new CreateMultipartUploadCommand({
+        ...target.writeParams,
         Bucket: target.name,
         Key: targetKey,
         Metadata: { [SOURCE_ETAG_METADATA]: copy.sourceEtag },

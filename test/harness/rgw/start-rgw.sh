@@ -70,6 +70,9 @@ AK=${RGW_ACCESS_KEY:-RGWTESTACCESSKEY0001}
 SK=${RGW_SECRET_KEY:-rgwTestSecretKey0000000000000000000000001}
 OBJSTORE=${OSD_OBJECTSTORE:-bluestore}
 FSID=$(cat /proc/sys/kernel/random/uuid)
+# fixed test-only keys for the "testing" KMS backend (the key ids testkey-1 and testkey-2)
+RGW_TEST_KMS_KEY_1=$(printf 'pachops-test-kms-key-1----------' | base64)
+RGW_TEST_KMS_KEY_2=$(printf 'pachops-test-kms-key-2----------' | base64)
 OSD_UUID=$(cat /proc/sys/kernel/random/uuid)
 CONF=$DIR/ceph.conf
 export CEPH_CONF=$CONF
@@ -155,6 +158,10 @@ rgw thread pool size = 64
 rgw data = $DIR/rgw
 rgw enable usage log = false
 rgw dns name = 127.0.0.1
+# SSE-KMS with RGW's built-in "testing" key store (keys below, test-only), over plain HTTP
+rgw crypt require ssl = false
+rgw crypt s3 kms backend = testing
+rgw crypt s3 kms encryption keys = testkey-1=$RGW_TEST_KMS_KEY_1 testkey-2=$RGW_TEST_KMS_KEY_2
 EOF
 
 # keyring (unused with auth=none, but some tools want the file to exist)
