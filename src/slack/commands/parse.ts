@@ -29,12 +29,12 @@ export class UsageError extends Error {}
 
 export const USAGE = [
   '`/pach backup [cluster] [--note "…"] [--skip-db NAME]… [--dry-run]` — back up a cluster (name it when several are configured; each phase waits for approval)',
-  '`/pach prune [cluster] [--dry-run]` — delete the backups the retention rules do not keep (approvers; `--dry-run`: the plan only, anyone)',
   '`/pach status` — operations in progress',
   '`/pach list [cluster]` — complete backups, newest first',
   '`/pach show <backup-id>` — one backup in detail',
   '`/pach restore [backup-id] [--to-cluster X] [--db-suffix S] [--bucket B] [--reuse-backup-bucket] [--no-deploy]` — opens the restore form, pre-filled',
   '`/pach schedule backup <cluster> "<cron>" [--tz Europe/Berlin] [--note "…"]`, `/pach schedule list`, `/pach schedule delete <id>` — scheduled backups (approvers)',
+  '`/pach prune [cluster] [--dry-run]` — delete the backups the retention rules do not keep (approvers; `--dry-run`: the plan only, anyone)',
   '`/pach resume [cluster]` — emergency: bring a cluster pachops paused back now (approvers)',
   '`/pach audit [cluster]` — who requested, approved and ran what, newest first',
   '`/pach help` — this text',
