@@ -23,6 +23,8 @@ export type ContenderKind = 'ours' | 'rclone' | 'aws' | 'loop';
 /** One measured run: GNU time's figures and what the tool says it copied (undefined: it did not say). */
 export interface RunFigures extends Pick<Measured, 'wallS' | 'peakRssMiB' | 'cpuS'> {
   copied: number | undefined;
+  /** pachops only: the engine's own time, without the process start-up (what a running worker pays). */
+  engineS?: number;
 }
 
 export interface RunContext {
@@ -70,7 +72,8 @@ export function ourEngine(tuning: EngineTuning, tool = 'pachops'): Contender {
         tuning,
       };
       const measured = await measureOrThrow(tool, nodeChild('mirror-child.ts', input));
-      return figures(measured, lastJsonLine<MirrorChildOutput>(measured.stdout).copied);
+      const output = lastJsonLine<MirrorChildOutput>(measured.stdout);
+      return { ...figures(measured, output.copied), engineS: output.elapsedMs / 1000 };
     },
   };
 }

@@ -8,6 +8,7 @@ const HEADERS = [
   'scenario',
   'tool',
   'wall s',
+  'in-process s',
   'objects/s',
   'MB/s',
   'copied',
@@ -24,6 +25,7 @@ function toCells(row: MirrorRow): Cell[] {
     row.scenario,
     row.tool,
     fixed(fig.wallS),
+    fig.engineS === undefined ? undefined : fixed(fig.engineS),
     fixed(row.objects / fig.wallS, 0),
     row.bytes ? fixed(row.bytes / 1e6 / fig.wallS, 1) : undefined,
     fig.copied === undefined ? '?' : `${fig.copied}/${row.toCopy}`,
@@ -33,7 +35,10 @@ function toCells(row: MirrorRow): Cell[] {
   ];
 }
 
-/** Prints every measured run. objects/s counts the source's objects; MB/s the bytes that needed copying. */
+/**
+ * Prints every measured run. objects/s counts the source's objects; MB/s the bytes that needed copying;
+ * in-process s is pachops' own time inside the process, without Node's start-up.
+ */
 export function printMirrorTable(rows: MirrorRow[]): void {
   printTable(
     'mirror: every run (one run each; wall, RSS and CPU from /usr/bin/time)',
@@ -87,6 +92,12 @@ export function mirrorRatios(rows: MirrorRow[], server: string): SummaryLine[] {
       wall(ours('no change')),
       wall(rcloneIdle),
       1,
+    ),
+    ratioLine(
+      bench,
+      `no change in a running worker (no process start-up): pachops / ${rcloneIdle?.tool ?? 'rclone'}`,
+      ours('no change')?.fig.engineS,
+      wall(rcloneIdle),
     ),
     ratioLine(
       bench,
