@@ -49,7 +49,14 @@ export interface FaultProxyStats {
 /** Empty counters, and the queries over the writes recorded. */
 export function makeStats(): FaultProxyStats {
   const writes: WriteRecord[] = [];
-  const faults = { notImplemented: 0, tooMany: 0, slowDown: 0, resetBeforeForward: 0, delay: 0 };
+  const faults = {
+    notImplemented: 0,
+    tooMany: 0,
+    slowDown: 0,
+    errorIn200: 0,
+    resetBeforeForward: 0,
+    delay: 0,
+  };
   return {
     ...{ seen: 0, forwarded: 0, connections: 0, inFlight: 0, maxInFlight: 0, upstreamErrors: 0 },
     ...{ clientAborts: 0, faults: { ...faults, resetAfterUpstream: 0 }, operations: {}, writes },

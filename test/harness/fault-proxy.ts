@@ -35,7 +35,7 @@ export interface DelayRule extends FaultRule {
 }
 
 /**
- * The faults, consulted in this order: the first of notImplemented, tooMany, slowDown and
+ * The faults, consulted in this order: the first of notImplemented, tooMany, slowDown, errorIn200 and
  * resetBeforeForward that fires answers without forwarding; otherwise delay and then
  * resetAfterUpstream are consulted. A rule counts (for failFirst) only the requests it was consulted on.
  */
@@ -46,6 +46,8 @@ export interface FaultOptions {
   tooMany?: FaultRule;
   /** 503 with S3's `SlowDown` error: throttling for the AWS SDK, by code. */
   slowDown?: FaultRule;
+  /** 200 whose body is an `<Error>` (InternalError): how S3 may fail a CopyObject after it began answering. */
+  errorIn200?: FaultRule;
   /** Reset the client's connection without forwarding. */
   resetBeforeForward?: FaultRule;
   delay?: DelayRule;
@@ -89,12 +91,13 @@ interface Exchange {
 }
 
 type ErrorAnswer = readonly [status: number, code: string, message: string];
-type Rejection = 'notImplemented' | 'tooMany' | 'slowDown' | 'resetBeforeForward';
+type Rejection = 'notImplemented' | 'tooMany' | 'slowDown' | 'errorIn200' | 'resetBeforeForward';
 const NOT_IMPLEMENTED = 'A header you provided implies functionality that is not implemented.';
 const REJECTIONS: Record<Rejection, ErrorAnswer | null> = {
   notImplemented: [501, 'NotImplemented', NOT_IMPLEMENTED],
   tooMany: [429, 'TooManyRequests', 'Please reduce your request rate.'],
   slowDown: [503, 'SlowDown', 'Please reduce your request rate.'],
+  errorIn200: [200, 'InternalError', 'We encountered an internal error. Please try again.'],
   resetBeforeForward: null,
 };
 // hop-by-hop, and Expect: this server has answered 100-continue already, and SigV4 never signs it

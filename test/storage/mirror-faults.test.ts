@@ -37,13 +37,14 @@ function recordingLog() {
 
 const isCopy = (r: { operation: string }) => r.operation === 'CopyObject';
 
-test('under 503s, resets and delays every object arrives whole, none is copied twice, and the back-off is logged', async () => {
+test('under 503s, errors in 200s, resets and delays every object arrives whole, none is copied twice, and the back-off is logged', async () => {
   const source = await bucketBehindProxy('flt-src');
   const target = await bucketBehindProxy('flt-dst');
   const objects = smallObjects(400, [100, 3000]);
   await putAll(rgw, source.name, objects);
   proxy.setFaults({
     slowDown: { probability: 0.15, match: isCopy },
+    errorIn200: { probability: 0.04, match: isCopy },
     resetBeforeForward: { probability: 0.04, match: isCopy },
     resetAfterUpstream: { probability: 0.03, match: isCopy },
     delay: { probability: 1, ms: [0, 15] },
@@ -56,6 +57,7 @@ test('under 503s, resets and delays every object arrives whole, none is copied t
   } finally {
     proxy.setFaults({
       slowDown: undefined,
+      errorIn200: undefined,
       resetBeforeForward: undefined,
       resetAfterUpstream: undefined,
       delay: undefined,
@@ -64,6 +66,8 @@ test('under 503s, resets and delays every object arrives whole, none is copied t
 
   expect(proxy.stats.faults.slowDown).toBeGreaterThan(10);
   expect(proxy.stats.faults.resetAfterUpstream).toBeGreaterThan(0);
+  // a 200 carrying an <Error> is a failure: those copies were made again, not counted as done
+  expect(proxy.stats.faults.errorIn200).toBeGreaterThan(0);
   expect(result).toMatchObject({ listed: 400, copied: 400, vanished: 0 });
   expect(result.pushBacks).toBeGreaterThan(10);
   expect(result.lowestConcurrency).toBeLessThan(32);

@@ -22,6 +22,7 @@ import { type Bucket, openBucket } from '../../src/storage/s3.ts';
 import { makeS3Client, type S3Target } from '../harness/s3-client.ts';
 import { type S3rverServer, startS3rver } from '../harness/s3rver.ts';
 import { stackEnv, uniqueName } from '../harness/stack-env.ts';
+import { countCommands } from './s3-fixtures.ts';
 
 const env = stackEnv();
 const MiB = 1024 * 1024;
@@ -121,20 +122,6 @@ async function takeBackup(source: Bucket, id: string): Promise<ObjectListEntry[]
     concurrency: 16,
   });
   return readList(objectListKey(id));
-}
-
-/** Counts the commands a bucket's client sends, by name. */
-function countCommands(bucket: Bucket): Map<string, number> {
-  const counts = new Map<string, number>();
-  bucket.client.middlewareStack.add(
-    (next, context) => async (args) => {
-      const name = context.commandName ?? '?';
-      counts.set(name, (counts.get(name) ?? 0) + 1);
-      return next(args);
-    },
-    { step: 'initialize' },
-  );
-  return counts;
 }
 
 /** The target holds exactly the list's keys, each with the content the source had at that backup. */

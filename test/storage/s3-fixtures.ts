@@ -178,16 +178,28 @@ export async function sha256Of(server: Server, bucket: string, key: string): Pro
 
 export const sha256 = (body: Buffer) => createHash('sha256').update(body).digest('hex');
 
-/** Counts the commands a bucket's client sends, by name. */
+/**
+ * Counts the commands a bucket's client sends, by name; the whole-object copies the mirror sends without
+ * the SDK's command stack (send-copy.ts) count as `CopyObjectCommand` too, seen at its HTTP handler.
+ */
 export function countCommands(bucket: Bucket): Map<string, number> {
   const counts = new Map<string, number>();
+  const add = (name: string) => counts.set(name, (counts.get(name) ?? 0) + 1);
   bucket.client.middlewareStack.add(
     (next, context) => async (args) => {
-      const name = context.commandName ?? '?';
-      counts.set(name, (counts.get(name) ?? 0) + 1);
+      add(context.commandName ?? '?');
       return next(args);
     },
     { step: 'initialize' },
   );
+  const handler = bucket.client.config.requestHandler;
+  const handle = handler.handle.bind(handler);
+  handler.handle = (request, options) => {
+    const headers = request.headers;
+    // the SDK's own requests carry an invocation id (and were counted above)
+    if (headers['x-amz-copy-source'] && !headers['amz-sdk-invocation-id'] && !request.query?.partNumber)
+      add('CopyObjectCommand');
+    return handle(request, options);
+  };
   return counts;
 }

@@ -13,6 +13,7 @@ import { AdaptiveLimit } from './adaptive-limit.ts';
 import { SOURCE_ETAG_METADATA } from './compare.ts';
 import { copySourceOf } from './copy-source.ts';
 import { copyInParts, effectivePartSize, PartCopyUnsupported } from './part-copy.ts';
+import { canSendCopyDirectly, sendCopyObject } from './send-copy.ts';
 
 /** CopyObject's limit; larger objects are copied in parts. */
 export const COPY_OBJECT_LIMIT = 5 * 1024 ** 3;
@@ -156,15 +157,25 @@ type CopyOutcome = 'copied' | 'refused' | 'unencrypted';
  */
 async function serverSideCopy(copy: ObjectCopy, context: CopyContext): Promise<CopyOutcome> {
   const { source, sourceKey, target, targetKey, signal } = copy;
-  const copySource = copySourceOf(source.name, sourceKey);
-  const command = new CopyObjectCommand({
-    ...target.writeParams,
-    ...recordSourceEtag(copy),
-    Bucket: target.name,
-    Key: targetKey,
-    CopySource: copySource,
-  });
-  const copied = await target.client.send(command, { abortSignal: signal }).catch((error) => {
+  const sent = canSendCopyDirectly(target)
+    ? sendCopyObject(target, {
+        headers: { ...target.writeParams, ...recordSourceEtag(copy) },
+        sourceBucket: source.name,
+        sourceKey,
+        key: targetKey,
+        signal,
+      })
+    : target.client.send(
+        new CopyObjectCommand({
+          ...target.writeParams,
+          ...recordSourceEtag(copy),
+          Bucket: target.name,
+          Key: targetKey,
+          CopySource: copySourceOf(source.name, sourceKey),
+        }),
+        { abortSignal: signal },
+      );
+  const copied = await sent.catch((error) => {
     if ((error as { name?: string }).name === 'NotImplemented') return undefined;
     throw missingOr(error, copy);
   });
