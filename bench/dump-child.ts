@@ -27,7 +27,9 @@ async function main(): Promise<void> {
   const bucket = openBucket(input.bucket);
   const encryptWith = input.encrypt ? new DumpKey(randomBytes(32), 'BENCH_DUMP_KEY') : undefined;
   const result = await dumpDatabase({ ...input, target: input.postgres, bucket, encryptWith });
-  process.stdout.write(`${JSON.stringify({ bytes: result.bytes, sha256: result.sha256 })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ bytes: result.bytes, sha256: result.sha256, durationMs: result.durationMs })}\n`,
+  );
   bucket.client.destroy();
 }
 

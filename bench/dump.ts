@@ -70,7 +70,17 @@ async function dumpAtSize(
 function report(rows: DumpRow[]): SummaryLine[] {
   printTable(
     'dump: one database, pg_dump -Fc locally vs streamed into the backup bucket (one run each)',
-    ['database MB', 'tool', 'wall s', 'MB/s (db)', 'dump MB', 'peak RSS MiB', 'CPU s', 'vs local'],
+    [
+      'database MB',
+      'tool',
+      'wall s',
+      'in-process s',
+      'MB/s (db)',
+      'dump MB',
+      'peak RSS MiB',
+      'CPU s',
+      'vs local',
+    ],
     rows.map((row) => {
       const local = rows.find((other) => other.dbMB === row.dbMB && other.tool.startsWith('pg_dump'))!;
       const { fig } = row;
@@ -78,6 +88,7 @@ function report(rows: DumpRow[]): SummaryLine[] {
         row.dbMB,
         row.tool,
         fixed(fig.wallS),
+        fig.phaseS === undefined ? undefined : fixed(fig.phaseS),
         fixed(row.dbMB / fig.wallS, 1),
         fixed(fig.dumpBytes / 1e6, 1),
         fixed(fig.peakRssMiB, 0),
@@ -94,6 +105,12 @@ function report(rows: DumpRow[]): SummaryLine[] {
       const local = rows.find((row) => row.tool.startsWith('pg_dump') && row.dbMB === dbMB);
       lines.push(
         ratioLine('dump', `${dbMB} MB: ${tool} / local pg_dump`, ours?.fig.wallS, local?.fig.wallS, 1.1),
+        ratioLine(
+          'dump',
+          `${dbMB} MB: ${tool}, in a running worker (no process start-up) / local pg_dump`,
+          ours?.fig.phaseS,
+          local?.fig.wallS,
+        ),
       );
     }
     const [first, last] = [sizes[0], sizes.at(-1)].map((dbMB) =>

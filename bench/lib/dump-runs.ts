@@ -12,6 +12,8 @@ import { type BenchServer, bucketTarget } from './servers.ts';
 /** One measured dump: GNU time's figures and the dump's size. */
 export interface DumpFigures extends Pick<Measured, 'wallS' | 'peakRssMiB' | 'cpuS'> {
   dumpBytes: number;
+  /** pachops only: the dump's own time, without Node's start-up (what the dump phase takes in a worker). */
+  phaseS?: number;
 }
 
 const pick = (m: Measured, dumpBytes: number): DumpFigures => ({
@@ -75,5 +77,6 @@ export async function dumpToBucket(
     env: productNodeEnv(),
     stdin: JSON.stringify(input),
   });
-  return pick(measured, lastJsonLine<{ bytes: number }>(measured.stdout).bytes);
+  const output = lastJsonLine<{ bytes: number; durationMs: number }>(measured.stdout);
+  return { ...pick(measured, output.bytes), phaseS: output.durationMs / 1000 };
 }
