@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { S3ServiceException } from '@aws-sdk/client-s3';
+import { type S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import type { StandardRetryStrategy } from '@smithy/core/retry';
 import { HttpRequest } from '@smithy/core/transport';
 import type { Bucket } from '../s3.ts';
@@ -67,10 +67,39 @@ export function canSendCopyDirectly(target: Bucket): boolean {
   return target.target.endpoint !== undefined;
 }
 
+/** What every copy through one client needs from its config: resolved once, not on each request. */
+interface Sending {
+  endpoint: Awaited<ReturnType<NonNullable<S3Client['config']['endpoint']>>>;
+  region: string;
+  signer: Awaited<ReturnType<S3Client['config']['signer']>>;
+}
+
+const sendings = new WeakMap<S3Client, Promise<Sending>>();
+
+/**
+ * The client's endpoint, region and signer. The SDK builds a new signer (copying its whole config) for
+ * every request it sends; one per client is enough here: it holds the credentials provider, which
+ * refreshes expiring credentials by itself.
+ */
+function sendingOf(client: S3Client): Promise<Sending> {
+  let sending = sendings.get(client);
+  if (!sending) {
+    const { config } = client;
+    sending = (async () => ({
+      endpoint: await config.endpoint!(),
+      region: await config.region(),
+      signer: await config.signer({ name: 'sigv4', properties: {} } as never),
+    }))();
+    sending.catch(() => sendings.delete(client)); // a failed resolution is tried again next time
+    sendings.set(client, sending);
+  }
+  return sending;
+}
+
 async function copyOnce(target: Bucket, copy: LeanCopy): Promise<CopyAnswer> {
   const { signal } = copy;
   const config = target.client.config;
-  const endpoint = await config.endpoint!();
+  const { endpoint, region, signer } = await sendingOf(target.client);
   const key = copy.key.split('/').map(encodeKeySegment).join('/');
   const pathStyle = target.target.forcePathStyle;
   const base = endpoint.path.replace(/\/$/, '');
@@ -88,8 +117,7 @@ async function copyOnce(target: Bucket, copy: LeanCopy): Promise<CopyAnswer> {
     },
   });
   request.headers.host = `${request.hostname}${endpoint.port ? `:${endpoint.port}` : ''}`;
-  const signer = await config.signer({ name: 'sigv4', properties: {} } as never);
-  const signed = await signer.sign(request, { signingRegion: await config.region(), signingService: 's3' });
+  const signed = await signer.sign(request, { signingRegion: region, signingService: 's3' });
   const { response } = await config.requestHandler.handle(signed as HttpRequest, { abortSignal: signal });
   const body = await readBody(response.body);
   if (response.statusCode === 200 && body.includes('<CopyObjectResult')) {
