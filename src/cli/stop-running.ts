@@ -1,14 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PachopsError } from '../errors.ts';
-import { isAbortable } from '../operations/abort-phase.ts';
-import { AbortRequestStore } from '../operations/abort-requests.ts';
-import type { Operation, PhaseRecord } from '../operations/model.ts';
+import { isAbortable, isUnderWay, recordAbortRequest } from '../operations/abort-phase.ts';
+import type { Operation } from '../operations/model.ts';
 import type { StateStore } from '../operations/store.ts';
 import type { CliContext } from './context.ts';
-
-const UNDER_WAY = new Set(['running', 'queued']);
-const underWay = (phase: PhaseRecord | undefined, run: number) =>
-  phase !== undefined && phase.runs === run && UNDER_WAY.has(phase.status);
 
 /**
  * `pachops abort` on an operation whose phase is running (in a worker, for an operation started in Slack,
@@ -22,7 +17,7 @@ export async function stopRunningPhase(
   operation: Operation,
   waitMs = 60_000,
 ): Promise<void> {
-  const phase = (await store.getPhases(operation.id)).find((p) => UNDER_WAY.has(p.status));
+  const phase = (await store.getPhases(operation.id)).find((p) => isUnderWay(p, p.runs));
   if (!phase) return;
   if (!isAbortable(phase.name))
     throw new PachopsError(
@@ -30,23 +25,10 @@ export async function stopRunningPhase(
       `${phase.name} is running and is not stopped: ${phase.name === 'resume' ? 'it is bringing the cluster back' : 'it ends in seconds'}. Run this again once it has ended.`,
       { permanent: true },
     );
-  const { created } = await new AbortRequestStore(store.pool).request({
-    operationId: operation.id,
-    phase: phase.name,
-    run: phase.runs,
-    requestedBy: ctx.actor,
-  });
-  if (created)
-    await store.audit({
-      operationId: operation.id,
-      cluster: operation.cluster,
-      actor: ctx.actor,
-      action: `${phase.name}.abort-requested`,
-      details: { run: phase.runs },
-    });
+  await recordAbortRequest(store, operation, { phase: phase.name, run: phase.runs, requestedBy: ctx.actor });
   ctx.out.write(`${phase.name} is running: asked it to stop…\n`);
   const deadline = Date.now() + waitMs;
-  while (underWay(await store.getPhase(operation.id, phase.name), phase.runs)) {
+  while (isUnderWay(await store.getPhase(operation.id, phase.name), phase.runs)) {
     if (Date.now() > deadline)
       throw new PachopsError(
         'PHASE_RUNNING',

@@ -1,7 +1,8 @@
-import { AbortRequestStore } from './abort-requests.ts';
+import { type AbortRequest, AbortRequestStore } from './abort-requests.ts';
 import type { FlowDeps } from './advance.ts';
 import { mayDecide, mention } from './approval-policy.ts';
-import type { PhaseName } from './model.ts';
+import type { Operation, PhaseName, PhaseRecord } from './model.ts';
+import type { StateStore } from './store.ts';
 
 /**
  * Phases that offer [Abort] while they run. `plan` only reads and is over in seconds; `resume` is the
@@ -32,8 +33,8 @@ export async function requestPhaseAbort(
 ): Promise<{ ok: boolean; text: string }> {
   const refused = await refusal(deps, click);
   if (refused) return { ok: false, text: refused };
-  const { created, request } = await new AbortRequestStore(deps.store.pool).request({
-    operationId: click.operationId,
+  const operation = (await deps.store.getOperation(click.operationId))!;
+  const { created, request } = await recordAbortRequest(deps.store, operation, {
     phase: click.phase,
     run: click.run,
     requestedBy: click.userId,
@@ -43,14 +44,6 @@ export async function requestPhaseAbort(
       ok: false,
       text: `${mention(request.requestedBy)} already asked *${click.phase}* to stop; it stops within a few seconds.`,
     };
-  const operation = (await deps.store.getOperation(click.operationId))!;
-  await deps.store.audit({
-    operationId: operation.id,
-    cluster: operation.cluster,
-    actor: click.userId,
-    action: `${click.phase}.abort-requested`,
-    details: { run: click.run },
-  });
   deps.log.info(
     { operationId: operation.id, phase: click.phase, run: click.run, slackUser: click.userId },
     'abort requested',
@@ -76,9 +69,36 @@ async function refusal(deps: FlowDeps, click: AbortClick): Promise<string | unde
   if (operation.finishedAt) return `Operation ${operation.id} has already ended (${operation.status}).`;
   if (!isAbortable(click.phase)) return `*${click.phase}* cannot be aborted. Nothing was stopped.`;
   const phase = await deps.store.getPhase(operation.id, click.phase);
-  // Running, or queued between two attempts of the same run; a later run (a Retry) has its own button.
-  const underWay = phase && ['running', 'queued'].includes(phase.status) && phase.runs === click.run;
-  if (!underWay)
+  if (!isUnderWay(phase, click.run))
     return `This run of *${click.phase}* is no longer running (${phase?.status ?? 'unknown'}). Nothing was stopped.`;
   return undefined;
+}
+
+/** Running, or queued between two attempts of the same run; a later run (a Retry) is another matter. */
+export function isUnderWay(phase: PhaseRecord | undefined, run: number): boolean {
+  return (
+    phase !== undefined && phase.runs === run && (phase.status === 'running' || phase.status === 'queued')
+  );
+}
+
+/**
+ * Records that someone asked this run of a phase to stop (the worker running it polls for the request),
+ * and audits it the first time; a second request for the same run changes nothing and returns the first.
+ * Both [Abort] and `pachops abort` come through here.
+ */
+export async function recordAbortRequest(
+  store: StateStore,
+  operation: Pick<Operation, 'id' | 'cluster'>,
+  input: { phase: PhaseName; run: number; requestedBy: string },
+): Promise<{ created: boolean; request: AbortRequest }> {
+  const recorded = await new AbortRequestStore(store.pool).request({ operationId: operation.id, ...input });
+  if (recorded.created)
+    await store.audit({
+      operationId: operation.id,
+      cluster: operation.cluster,
+      actor: input.requestedBy,
+      action: `${input.phase}.abort-requested`,
+      details: { run: input.run },
+    });
+  return recorded;
 }
