@@ -60,17 +60,19 @@ const figures = (measured: Measured, copied: number | undefined): RunFigures => 
   copied,
 });
 
+/** The source and target a Node child mirrors between, on one server. */
+const bucketPair = (server: BenchServer, from: string, to: string) => ({
+  source: bucketTarget(server.target, from),
+  target: bucketTarget(server.target, to),
+});
+
 /** pachops' mirror engine (`mirrorBucket`), tuned as given. */
 export function ourEngine(tuning: EngineTuning, tool = 'pachops'): Contender {
   return {
     tool,
     kind: 'ours',
     async run({ server, from, to }) {
-      const input: MirrorChildInput = {
-        source: bucketTarget(server.target, from),
-        target: bucketTarget(server.target, to),
-        tuning,
-      };
+      const input: MirrorChildInput = { ...bucketPair(server, from, to), tuning };
       const measured = await measureOrThrow(tool, nodeChild('mirror-child.ts', input));
       const output = lastJsonLine<MirrorChildOutput>(measured.stdout);
       return { ...figures(measured, output.copied), engineS: output.elapsedMs / 1000 };
@@ -116,11 +118,7 @@ export function copyLoop(inFlight: number): Contender {
     tool,
     kind: 'loop',
     async run({ server, from, to }) {
-      const input: CopyLoopInput = {
-        source: bucketTarget(server.target, from),
-        target: bucketTarget(server.target, to),
-        inFlight,
-      };
+      const input: CopyLoopInput = { ...bucketPair(server, from, to), inFlight };
       const measured = await measureOrThrow(tool, nodeChild('copy-loop-child.ts', input));
       return figures(measured, lastJsonLine<{ copied: number }>(measured.stdout).copied);
     },
