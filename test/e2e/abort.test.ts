@@ -13,9 +13,8 @@ import {
   waitForPrompt,
 } from '../harness/drive.ts';
 import { pachops } from '../harness/restore-helpers.ts';
-import { CHANNELS, type Scenario, startScenario, USERS } from '../harness/scenario.ts';
+import { CHANNELS, type Scenario, startRgwScenario, USERS } from '../harness/scenario.ts';
 import type { SlackMessage } from '../harness/slack/types.ts';
-import { stackEnv } from '../harness/stack-env.ts';
 import { endActiveOperations, queryState } from '../harness/state-db.ts';
 
 const ABORT = 'pachops:abort-running';
@@ -24,11 +23,7 @@ const OBJECTS = 400;
 
 let scenario: Scenario;
 beforeAll(async () => {
-  const stack = stackEnv();
-  scenario = await startScenario({
-    redisUrl: stack.redis.url,
-    postgres: stack.postgres,
-    s3: stack.rgw!,
+  scenario = await startRgwScenario({
     objects: OBJECTS,
     // No live pre-copy and one copy at a time: the paused mirror copies everything, slowly enough to click.
     mirror: { concurrency: 1, precopy: false },

@@ -7,9 +7,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { clickReply, commandReply, requestBackup } from '../harness/drive.ts';
 import { pachops, submitRestoreForm } from '../harness/restore-helpers.ts';
-import { APPROVER_GROUP, CHANNELS, type Scenario, startScenario, USERS } from '../harness/scenario.ts';
+import { APPROVER_GROUP, CHANNELS, type Scenario, startRgwScenario, USERS } from '../harness/scenario.ts';
 import type { SlackMessage } from '../harness/slack/slack-standin.ts';
-import { stackEnv } from '../harness/stack-env.ts';
 import { queryState } from '../harness/state-db.ts';
 
 const APPROVE = 'pachops:approve';
@@ -19,11 +18,7 @@ const PAUSE = /Approval needed: Pause the cluster/;
 let scenario: Scenario;
 
 beforeAll(async () => {
-  const stack = stackEnv();
-  scenario = await startScenario({
-    redisUrl: stack.redis.url,
-    postgres: stack.postgres,
-    s3: stack.rgw!,
+  scenario = await startRgwScenario({
     objects: 20,
     clusterSlack: {
       staging: {

@@ -10,18 +10,13 @@ import {
   waitForFinish,
   waitForPrompt,
 } from '../harness/drive.ts';
-import { CHANNELS, type Scenario, startScenario, USERS } from '../harness/scenario.ts';
-import { stackEnv } from '../harness/stack-env.ts';
+import { CHANNELS, type Scenario, startRgwScenario, USERS } from '../harness/scenario.ts';
 import { queryState } from '../harness/state-db.ts';
 
 let scenario: Scenario;
 
 beforeAll(async () => {
-  const stack = stackEnv();
-  scenario = await startScenario({
-    redisUrl: stack.redis.url,
-    postgres: stack.postgres,
-    s3: stack.rgw!,
+  scenario = await startRgwScenario({
     objects: 30,
     lockSeconds: 3,
   });

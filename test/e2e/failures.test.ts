@@ -14,16 +14,17 @@ import {
 } from '../harness/drive.ts';
 import { type RedisServer, startRedis } from '../harness/redis.ts';
 import { makeS3Client } from '../harness/s3-client.ts';
-import { CHANNELS, type Scenario, type ScenarioOptions, startScenario, USERS } from '../harness/scenario.ts';
-import { stackEnv } from '../harness/stack-env.ts';
+import {
+  CHANNELS,
+  type Scenario,
+  type ScenarioOptions,
+  startRgwScenario,
+  USERS,
+} from '../harness/scenario.ts';
 import { endActiveOperations } from '../harness/state-db.ts';
 
 async function start(options: Partial<ScenarioOptions> = {}): Promise<Scenario> {
-  const stack = stackEnv();
-  const scenario = await startScenario({
-    redisUrl: stack.redis.url,
-    postgres: stack.postgres,
-    s3: stack.rgw!,
+  const scenario = await startRgwScenario({
     objects: 30,
     pauseTimeoutSeconds: 6,
     ...options,

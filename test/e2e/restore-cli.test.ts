@@ -7,8 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { countsInDump, pachops, rowCounts, snapshot } from '../harness/restore-helpers.ts';
-import { type Scenario, startScenario } from '../harness/scenario.ts';
-import { stackEnv } from '../harness/stack-env.ts';
+import { type Scenario, startRgwScenario } from '../harness/scenario.ts';
 import { queryState } from '../harness/state-db.ts';
 
 let scenario: Scenario;
@@ -27,11 +26,7 @@ const helmCalls = () =>
     .map((line) => JSON.parse(line) as { argv: string[]; values: { content: string }[] });
 
 beforeAll(async () => {
-  const stack = stackEnv();
-  scenario = await startScenario({
-    redisUrl: stack.redis.url,
-    postgres: stack.postgres,
-    s3: stack.rgw!,
+  scenario = await startRgwScenario({
     objects: 40,
   });
   const backup = await pachops(scenario, ['backup', '--yes']);

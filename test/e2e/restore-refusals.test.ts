@@ -29,7 +29,7 @@ import {
   type TakenBackup,
 } from '../harness/restore-helpers.ts';
 import { createBucket } from '../harness/s3-client.ts';
-import { CHANNELS, type Scenario, startScenario, USERS } from '../harness/scenario.ts';
+import { CHANNELS, type Scenario, startRgwScenario, USERS } from '../harness/scenario.ts';
 import { blocksText } from '../harness/slack/blocks.ts';
 import type { ViewValues } from '../harness/slack/slack-standin.ts';
 import { stackEnv } from '../harness/stack-env.ts';
@@ -39,11 +39,7 @@ let scenario: Scenario;
 let backup: TakenBackup;
 
 beforeAll(async () => {
-  const stack = stackEnv();
-  scenario = await startScenario({
-    redisUrl: stack.redis.url,
-    postgres: stack.postgres,
-    s3: stack.rgw!,
+  scenario = await startRgwScenario({
     objects: 40,
   });
   await scenario.startBot();

@@ -22,18 +22,13 @@ import {
 import { consistencyKeys } from '../harness/pachyderm/simulator.ts';
 import { parseExposition } from '../harness/prom-text.ts';
 import { makeS3Client } from '../harness/s3-client.ts';
-import { CHANNELS, type Scenario, startScenario, USERS } from '../harness/scenario.ts';
-import { stackEnv } from '../harness/stack-env.ts';
+import { CHANNELS, type Scenario, startRgwScenario, USERS } from '../harness/scenario.ts';
 
 let scenario: Scenario;
 const RESTORE_PHASES = ['pause', 'restore-databases', 'restore-bucket', 'deploy', 'resume', 'health'];
 
 beforeAll(async () => {
-  const stack = stackEnv();
-  scenario = await startScenario({
-    redisUrl: stack.redis.url,
-    postgres: stack.postgres,
-    s3: stack.rgw!,
+  scenario = await startRgwScenario({
     objects: 80,
   });
   await scenario.startBot();

@@ -5,18 +5,13 @@
  * Seconds-resolution cron (six fields) keeps the test short.
  */
 import { approvePhases, waitForFinish } from '../harness/drive.ts';
-import { CHANNELS, type Scenario, startScenario, USERS } from '../harness/scenario.ts';
-import { stackEnv } from '../harness/stack-env.ts';
+import { CHANNELS, type Scenario, startRgwScenario, USERS } from '../harness/scenario.ts';
 import { queryState } from '../harness/state-db.ts';
 
 let scenario: Scenario;
 
 beforeAll(async () => {
-  const stack = stackEnv();
-  scenario = await startScenario({
-    redisUrl: stack.redis.url,
-    postgres: stack.postgres,
-    s3: stack.rgw!,
+  scenario = await startRgwScenario({
     objects: 20,
     // Notices 2 s ahead of each occurrence; an occurrence more than 3 s late counts as missed.
     schedules: { noticeLeadMinutes: [2 / 60], missedGraceMinutes: 3 / 60 },

@@ -4,17 +4,12 @@
  */
 import { approvePhases, requestBackup, waitForFinish } from '../harness/drive.ts';
 import type { RunningProcess } from '../harness/process.ts';
-import { CHANNELS, type Scenario, startScenario, USERS } from '../harness/scenario.ts';
-import { stackEnv } from '../harness/stack-env.ts';
+import { CHANNELS, type Scenario, startRgwScenario, USERS } from '../harness/scenario.ts';
 
 let scenario: Scenario;
 let doomed: RunningProcess;
 beforeAll(async () => {
-  const stack = stackEnv();
-  scenario = await startScenario({
-    redisUrl: stack.redis.url,
-    postgres: stack.postgres,
-    s3: stack.rgw!,
+  scenario = await startRgwScenario({
     objects: 1100,
     lockSeconds: 3,
     // No precopy and two copies at a time per shard: the paused mirror lasts long enough to kill a worker.

@@ -7,7 +7,7 @@ import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { approvePhases, requestBackup, waitForFinish } from '../harness/drive.ts';
 import type { RunningProcess } from '../harness/process.ts';
 import { makeS3Client } from '../harness/s3-client.ts';
-import { CHANNELS, type Scenario, startScenario, USERS } from '../harness/scenario.ts';
+import { CHANNELS, type Scenario, startRgwScenario, USERS } from '../harness/scenario.ts';
 import { stackEnv } from '../harness/stack-env.ts';
 
 /** More than a page under `chunk/`: the bucket is split into 16 key ranges, 4 per shard. */
@@ -16,11 +16,7 @@ const OBJECTS = 1200;
 let scenario: Scenario;
 let firstWorker: RunningProcess;
 beforeAll(async () => {
-  const stack = stackEnv();
-  scenario = await startScenario({
-    redisUrl: stack.redis.url,
-    postgres: stack.postgres,
-    s3: stack.rgw!,
+  scenario = await startRgwScenario({
     objects: OBJECTS,
     // Few copies per shard at once, so that each shard lasts long enough for the other worker to take one.
     mirror: { concurrency: 4, shards: 4 },
