@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { PassThrough, Transform } from 'node:stream';
+import { Transform } from 'node:stream';
 import { execa } from 'execa';
 import { createEncryptStream, DUMP_CIPHER, type DumpEncryption } from '../crypto/dump-cipher.ts';
 import type { DumpKey } from '../crypto/dump-key.ts';
@@ -55,13 +55,17 @@ export async function dumpDatabase(input: {
 }): Promise<DumpResult> {
   const { target, database, pgBin } = input;
   const started = Date.now();
-  const server = await readServerVersion(target, database);
-  const tool = await pgToolMajor('pg_dump', pgBin);
+  const [server, tool] = await Promise.all([
+    readServerVersion(target, database),
+    pgToolMajor('pg_dump', pgBin),
+  ]);
   checkDumpCompatible(tool, server.num, pgBin);
 
   const hash = createHash('sha256');
   let bytes = 0;
-  const counter = new Transform({
+  // What the upload reads: the stored bytes, hashed and counted on the way. It ends only once pg_dump
+  // exited 0 (below), so a dump cut short is never completed as an object.
+  const body = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
       hash.update(chunk);
       bytes += chunk.length;
@@ -69,15 +73,13 @@ export async function dumpDatabase(input: {
       callback(null, chunk);
     },
   });
-  const body = new PassThrough();
-  counter.pipe(body);
-  // A failed pg_dump destroys both streams with its error; the upload reports it (through `body`), so
-  // the counter's own 'error' must not become an uncaught exception.
-  counter.on('error', () => undefined);
+  // A failed pg_dump destroys the streams with its error and the upload reports it, so the body's own
+  // 'error' must not become an uncaught exception.
+  body.on('error', () => undefined);
   const sealer = input.encryptWith ? createEncryptStream(input.encryptWith) : undefined;
   sealer?.on('error', (error) => body.destroy(error));
-  sealer?.pipe(counter);
-  const entry = sealer ?? counter;
+  sealer?.pipe(body);
+  const entry = sealer ?? body;
 
   const child = execa(
     pgToolPath('pg_dump', pgBin),
@@ -102,7 +104,6 @@ export async function dumpDatabase(input: {
         permanent: /authentication|does not exist|permission/i.test(reason),
       });
       sealer?.destroy(error);
-      counter.destroy(error);
       body.destroy(error);
       throw error;
     }
