@@ -34,7 +34,7 @@ function staleClick(scenario: Scenario): Record<string, string> {
     trigger_id: `${Date.now()}.${randomUUID()}`,
     team: { id: workspace.teamId, domain: workspace.teamDomain },
     channel: { id: CHANNELS.ops, name: 'ops' },
-    response_url: `${new URL(scenario.slack.apiUrl).origin}/bench/response`,
+    response_url: scenario.slack.issueResponseUrl({ kind: 'actions', channelId: CHANNELS.ops, userId: user }),
     actions: [
       {
         action_id: 'pachops:approve',
@@ -84,7 +84,11 @@ function commandFields(scenario: Scenario, i: number): Record<string, string> {
     text: i % 2 ? 'help' : 'status',
     api_app_id: workspace.appId,
     is_enterprise_install: 'false',
-    response_url: `${new URL(scenario.slack.apiUrl).origin}/bench/response`,
+    response_url: scenario.slack.issueResponseUrl({
+      kind: 'commands',
+      channelId: CHANNELS.ops,
+      userId: USERS.requester,
+    }),
     trigger_id: `${Date.now()}.${randomUUID()}`,
   };
 }

@@ -1,14 +1,51 @@
 import pLimit from 'p-limit';
 
-/** Handlers' work after their acks at once; more waits, so that new requests are acked first. */
-const FOLLOW_UPS_AT_ONCE = 4;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** How the bot schedules handlers' work after their acks. */
+export interface AfterAckOptions {
+  /** Follow-ups running at once; more wait their turn. */
+  limit?: number;
+  /** A follow-up starts once no Slack request arrived for this long… */
+  quietMs?: number;
+  /** …or once it has waited this long (views.open's trigger_id lives 3 s). */
+  maxWaitMs?: number;
+}
+
+/** The scheduler: `arrived` is told of every Slack request, `afterAck` runs a handler's follow-up. */
+export interface AfterAck {
+  arrived(): void;
+  afterAck<T>(work: () => Promise<T>): Promise<T>;
+}
 
 /**
- * Bounds the work Slack handlers do after their ack (state queries, Slack API calls). A burst of clicks
- * and commands then has every request acked before most of the follow-ups run, instead of each ack
- * waiting behind the follow-ups of the requests before it on the one event loop.
+ * Acks first: a handler's work after its ack (state queries, Slack API calls) waits while Slack requests
+ * keep arriving, so that a burst of clicks and commands has every request acked before the follow-ups
+ * take the event loop, instead of each ack waiting behind the follow-ups of the requests before it. A
+ * follow-up never waits longer than `maxWaitMs`, and at most `limit` run at once.
  */
-export function createAfterAck(limit = FOLLOW_UPS_AT_ONCE): <T>(work: () => Promise<T>) => Promise<T> {
+export function createAfterAck(options: AfterAckOptions = {}): AfterAck {
+  const { limit = 4, quietMs = 20, maxWaitMs = 500 } = options;
   const run = pLimit(limit);
-  return (work) => run(work);
+  let lastArrival = Number.NEGATIVE_INFINITY;
+  const untilQuiet = async (since: number) => {
+    for (;;) {
+      const now = Date.now();
+      const wait = Math.min(lastArrival + quietMs - now, since + maxWaitMs - now);
+      if (wait <= 0) return;
+      await sleep(wait);
+    }
+  };
+  return {
+    arrived: () => {
+      lastArrival = Date.now();
+    },
+    afterAck: (work) => {
+      const enqueued = Date.now();
+      return run(async () => {
+        await untilQuiet(enqueued);
+        return work();
+      });
+    },
+  };
 }

@@ -44,6 +44,8 @@ export function createSlackApp(options: SlackAppOptions): { app: App; deps: BotD
     appToken: slackAppToken,
     socketMode: Boolean(slackAppToken),
     port,
+    // Bolt's conversation store keeps state per conversation for every event; nothing here reads it.
+    convoStore: false,
     logger: toBoltLogger(log.child({ component: 'bolt' })),
     clientOptions: slackApiUrl ? { slackApiUrl } : undefined,
     customRoutes: [
@@ -69,6 +71,12 @@ export function createSlackApp(options: SlackAppOptions): { app: App; deps: BotD
     log,
   });
   const buckets = new Map<string, ReturnType<typeof openBucket>>();
+  const scheduler = createAfterAck();
+  // every request that passed the signature check, before any listener: follow-ups wait for quiet
+  app.use(async ({ next }) => {
+    scheduler.arrived();
+    await next();
+  });
   const deps: BotDeps = {
     config,
     store: options.store,
@@ -79,7 +87,7 @@ export function createSlackApp(options: SlackAppOptions): { app: App; deps: BotD
     log,
     ...createClusterRoles(app.client, config, log),
     schedules: options.schedules,
-    afterAck: createAfterAck(),
+    afterAck: scheduler.afterAck,
     backupBucket: (cluster) => {
       if (!buckets.has(cluster.name)) buckets.set(cluster.name, openBucket(cluster.backup));
       return buckets.get(cluster.name)!;

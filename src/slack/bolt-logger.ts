@@ -6,7 +6,10 @@ export function toBoltLogger(log: Logger): BoltLogger {
   const text = (parts: unknown[]) =>
     parts.map((p) => (typeof p === 'string' ? p : JSON.stringify(p))).join(' ');
   return {
-    debug: (...msg) => log.debug(text(msg)),
+    // Bolt logs at debug on every request: build the line only when it will be written
+    debug: (...msg) => {
+      if (log.isLevelEnabled('debug')) log.debug(text(msg));
+    },
     info: (...msg) => log.info(text(msg)),
     warn: (...msg) => log.warn(text(msg)),
     error: (...msg) => log.error(text(msg)),

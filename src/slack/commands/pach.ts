@@ -37,7 +37,6 @@ export function registerPachCommand(app: App, deps: BotDeps): void {
       client,
       reply: async (text) => void (await respond({ response_type: 'ephemeral', text })),
     };
-    const log = deps.log.child({ slackUser: command.user_id, command: parsed.name });
     await deps.afterAck(async () => {
       try {
         switch (parsed.name) {
@@ -67,7 +66,10 @@ export function registerPachCommand(app: App, deps: BotDeps): void {
             return await handleHelp(request);
         }
       } catch (error) {
-        if (!(error instanceof PachopsError)) log.error({ err: error }, '/pach failed');
+        if (!(error instanceof PachopsError)) {
+          const fields = { err: error, slackUser: command.user_id, command: parsed.name };
+          deps.log.error(fields, '/pach failed');
+        }
         await request.reply(`:warning: ${describeError(error)}`);
       }
     });

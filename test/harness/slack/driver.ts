@@ -65,6 +65,11 @@ export interface Driver {
   actInView(botUrl: string, input: ViewActionInput): Promise<ViewActionReply>;
   /** The user closes (Cancel / Back, or X with `clear`) the modal: view_closed if notify_on_close. */
   closeView(botUrl: string, input: CloseViewInput): Promise<ViewCloseReply>;
+  /**
+   * A response_url as Slack issues it with a command (or a click) of `userId` in `channelId`, for a
+   * sender of its own (bench:slack signs and sends its bursts from a child process).
+   */
+  issueResponseUrl(input: { kind: 'commands' | 'actions'; channelId: string; userId: string }): string;
 }
 
 export function createDriver(ctx: DriverContext): Driver {
@@ -77,6 +82,16 @@ export function createDriver(ctx: DriverContext): Driver {
     submitView: (botUrl, input) => submitView(ctx, botUrl, input),
     actInView: (botUrl, input) => actInView(ctx, botUrl, input),
     closeView: (botUrl, input) => closeView(ctx, botUrl, input),
+    issueResponseUrl: ({ kind, channelId, userId }) => {
+      const channel = ensureChannel(ctx.store, channelId);
+      const user = ensureUser(ctx.store, userId);
+      return issueResponseUrl(ctx.store, ctx.baseUrl, {
+        kind,
+        channel: channel.id,
+        user: user.id,
+        isEphemeral: false,
+      });
+    },
   };
 }
 
