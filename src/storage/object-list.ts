@@ -1,6 +1,5 @@
 import { createInterface } from 'node:readline';
-import { PassThrough, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { PassThrough, Readable } from 'node:stream';
 import { createGunzip, createGzip } from 'node:zlib';
 import { DeleteObjectsCommand, GetObjectCommand } from '@aws-sdk/client-s3';
 import { z } from 'zod';
@@ -72,24 +71,17 @@ export async function* readObjectList(bucket: Bucket, key: string): AsyncGenerat
  * members are one valid gzip stream. Streams part by part, so memory stays flat.
  */
 export async function concatObjectLists(bucket: Bucket, partKeys: string[], key: string): Promise<void> {
-  const body = new PassThrough();
-  const uploading = uploadStream(bucket, key, body, { contentType: 'application/gzip' });
-  uploading.catch(() => undefined); // awaited below
-  try {
+  async function* members(): AsyncGenerator<Buffer> {
     for (const part of partKeys) {
       const response = await bucket.client
         .send(new GetObjectCommand({ Bucket: bucket.name, Key: part }))
         .catch((error) => {
           throw s3Error(error, `read ${part} from ${bucket.name}`);
         });
-      await pipeline(response.Body as Readable, body, { end: false });
+      yield* response.Body as AsyncIterable<Buffer>;
     }
-    body.end();
-  } catch (error) {
-    body.destroy(error as Error);
-    throw error;
   }
-  await uploading;
+  await uploadStream(bucket, key, Readable.from(members()), { contentType: 'application/gzip' });
 }
 
 /** Deletes keys, a thousand per request (DeleteObjects' limit); throws on the first key that failed. */
