@@ -13,9 +13,10 @@ import { cleanStaleHarnessDirs } from '../test/harness/harness-dir.ts';
 import { findPgBin, type PgServer, startPostgres } from '../test/harness/postgres.ts';
 import { ensureSystemPackages } from '../test/harness/stack.ts';
 import { growDatabase } from './lib/dump-data.ts';
-import { type DumpFigures, dumpToBucket, dumpToFile } from './lib/dump-runs.ts';
+import { type DumpFigures, dumpThroughAws, dumpToBucket, dumpToFile } from './lib/dump-runs.ts';
 import { guardDir } from './lib/guard.ts';
 import { note, timed } from './lib/log.ts';
+import { type AwsProfile, writeAwsProfile } from './lib/peers.ts';
 import { type BenchServer, parseServers, startServer } from './lib/servers.ts';
 import { printSummary, ratioLine, recordSummary, type SummaryLine } from './lib/summary.ts';
 import { fixed, printTable } from './lib/table.ts';
@@ -58,12 +59,13 @@ async function dumpAtSize(
   sizeMB: number,
   dir: string,
   runs: number,
+  aws: AwsProfile | undefined,
 ): Promise<DumpRow[]> {
   const bytes = await timed(`growing ${DATABASE} to ${sizeMB} MB`, () =>
     growDatabase(pg.url(DATABASE), sizeMB * 1e6),
   );
   const dbMB = Math.round(bytes / 1e6);
-  const contenders = contendersAt(pg, servers, dbMB, dir);
+  const contenders = contendersAt(pg, servers, dbMB, dir, aws);
   const figures = contenders.map(() => [] as DumpFigures[]);
   for (let round = 0; round < runs; round++) {
     for (const [i, contender] of contenders.entries()) {
@@ -80,8 +82,17 @@ async function dumpAtSize(
   }));
 }
 
-/** The local reference, pachops into each server, and pachops with encryption into the first. */
-function contendersAt(pg: PgServer, servers: BenchServer[], dbMB: number, dir: string): Contender[] {
+/**
+ * The local reference, pachops into each server, pachops with encryption into the first, and the by-hand
+ * pipe through aws into the first (when `aws` has a profile for it).
+ */
+function contendersAt(
+  pg: PgServer,
+  servers: BenchServer[],
+  dbMB: number,
+  dir: string,
+  aws: AwsProfile | undefined,
+): Contender[] {
   const pgBin = findPgBin();
   const file = join(dir, `${dbMB}.dump`);
   const key = (suffix: string, round: number) =>
@@ -105,6 +116,12 @@ function contendersAt(pg: PgServer, servers: BenchServer[], dbMB: number, dir: s
     contenders.push({
       tool: `pachops dump + encryption → ${first.name}`,
       run: (round) => dumpToBucket(pg, pgBin, DATABASE, first, key('-encrypted', round), { encrypt: true }),
+    });
+  }
+  if (first && aws) {
+    contenders.push({
+      tool: `pg_dump -Fc | aws s3 cp - → ${first.name} (by hand)`,
+      run: (round) => dumpThroughAws(pg, pgBin, DATABASE, first, aws, key('-aws', round)),
     });
   }
   return contenders;
@@ -192,13 +209,19 @@ async function main(): Promise<void> {
   const pg = await startPostgres();
   const release = guardDir(pg.dir);
   const rows: DumpRow[] = [];
+  let aws: AwsProfile | undefined;
   try {
     for (const name of names) servers.push(await startServer(name));
     for (const server of servers) await server.createBucket('backup');
+    // aws's own defaults (8 MB parts, 10 requests at once), as an SRE would run it
+    if (servers[0] && !process.env.BENCH_SKIP_PEERS) {
+      aws = await writeAwsProfile(servers[0].target, { multipartThreshold: '8MB', maxConcurrent: 10 });
+    }
     await pg.createDatabase(DATABASE);
-    for (const size of sizes) rows.push(...(await dumpAtSize(pg, servers, size, dir, runs)));
+    for (const size of sizes) rows.push(...(await dumpAtSize(pg, servers, size, dir, runs, aws)));
   } finally {
     await Promise.allSettled([
+      aws?.remove(),
       pg.stop(),
       ...servers.map((server) => server.stop()),
       rm(dir, { recursive: true, force: true }),

@@ -2,11 +2,13 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import type { PostgresTarget } from '../../src/postgres/connection.ts';
 import type { PgServer } from '../../test/harness/postgres.ts';
 import type { DumpChildInput } from '../dump-child.ts';
 import { lastJsonLine, type Measured, measureOrThrow } from './measure.ts';
 import { productNodeEnv } from './node-env.ts';
+import { AWS, type AwsProfile } from './peers.ts';
 import { type BenchServer, bucketTarget } from './servers.ts';
 
 /** One measured dump: GNU time's figures and the dump's size. */
@@ -23,6 +25,18 @@ const pick = (m: Measured, dumpBytes: number): DumpFigures => ({
   dumpBytes,
 });
 
+/** libpq's environment for the bench database (the password through PGPASSWORD, never an argument). */
+function pgEnv(pg: PgServer, database: string): Record<string, string | undefined> {
+  return {
+    PGHOST: pg.host,
+    PGPORT: String(pg.port),
+    PGUSER: pg.user,
+    PGPASSWORD: pg.password,
+    PGDATABASE: database,
+    PGSSLMODE: 'disable',
+  };
+}
+
 /** `pg_dump -Fc` of `database` to a local file (the reference); the password through PGPASSWORD. */
 export async function dumpToFile(
   pg: PgServer,
@@ -33,17 +47,32 @@ export async function dumpToFile(
   const measured = await measureOrThrow('pg_dump', {
     command: join(pgBin, 'pg_dump'),
     args: ['--format=custom', '--no-password', '--file', file],
-    env: {
-      PATH: process.env.PATH,
-      PGHOST: pg.host,
-      PGPORT: String(pg.port),
-      PGUSER: pg.user,
-      PGPASSWORD: pg.password,
-      PGDATABASE: database,
-      PGSSLMODE: 'disable',
-    },
+    env: { PATH: process.env.PATH, ...pgEnv(pg, database) },
   });
   return pick(measured, (await stat(file)).size);
+}
+
+/**
+ * What an SRE would type to stream a dump into a bucket by hand: `pg_dump -Fc | aws s3 cp - s3://…`
+ * (bash with pipefail; aws's keys in its private profile, the password in PGPASSWORD).
+ */
+export async function dumpThroughAws(
+  pg: PgServer,
+  pgBin: string,
+  database: string,
+  server: BenchServer,
+  profile: AwsProfile,
+  key: string,
+): Promise<DumpFigures> {
+  const script =
+    'set -o pipefail; "$1" --format=custom --no-password | "$2" s3 cp - "$3" --endpoint-url "$4"';
+  const measured = await measureOrThrow('pg_dump | aws s3 cp', {
+    command: '/bin/bash',
+    args: ['-c', script, 'dump', join(pgBin, 'pg_dump'), AWS, `s3://backup/${key}`, server.target.endpoint],
+    env: { ...profile.env, ...pgEnv(pg, database) },
+  });
+  const head = await server.client.send(new HeadObjectCommand({ Bucket: 'backup', Key: key }));
+  return pick(measured, head.ContentLength ?? 0);
 }
 
 /** pachops' dump path into `backup/<key>` on the server (bench/dump-child.ts). */

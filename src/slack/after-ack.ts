@@ -6,9 +6,9 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export interface AfterAckOptions {
   /** Follow-ups running at once; more wait their turn. */
   limit?: number;
-  /** A follow-up starts once no Slack request arrived for this long… */
+  /** A follow-up starts once no Slack request arrived for this long (default 100 ms)… */
   quietMs?: number;
-  /** …or once it has waited this long (views.open's trigger_id lives 3 s). */
+  /** …or once it has waited this long (default 500 ms; views.open's trigger_id lives 3 s). */
   maxWaitMs?: number;
 }
 
@@ -25,7 +25,7 @@ export interface AfterAck {
  * follow-up never waits longer than `maxWaitMs`, and at most `limit` run at once.
  */
 export function createAfterAck(options: AfterAckOptions = {}): AfterAck {
-  const { limit = 4, quietMs = 20, maxWaitMs = 500 } = options;
+  const { limit = 4, quietMs = 100, maxWaitMs = 500 } = options;
   const run = pLimit(limit);
   let lastArrival = Number.NEGATIVE_INFINITY;
   const untilQuiet = async (since: number) => {
