@@ -8,6 +8,6 @@ export default {
   testMatch: ['<rootDir>/test/**/*.test.ts'],
   globalSetup: '<rootDir>/test/harness/global-setup.ts',
   globalTeardown: '<rootDir>/test/harness/global-teardown.ts',
-  maxWorkers: 2,
+  maxWorkers: 3,
   testTimeout: 120000,
 };

@@ -202,6 +202,8 @@ export async function startScenario(options: ScenarioOptions): Promise<Scenario>
     S3_SECRET: options.s3.secretAccessKey,
     LOG_LEVEL: 'info',
     NODE_OPTIONS: '--openssl-legacy-provider',
+    // as deploy/Dockerfile does: the bots, workers and CLIs a run starts compile the SDK once, not each time
+    NODE_COMPILE_CACHE: join(tmpdir(), 'pachops-test-compile-cache'),
     ...options.env,
   };
 
