@@ -25,7 +25,7 @@ export interface UploadOptions {
  *
  * Not lib-storage's `Upload`, which joins every part into a new buffer (Buffer.concat): touching fresh
  * memory costs 60–100 ms per 16 MiB on the machines measured, and for that long the event loop stood
- * still, so pg_dump stalled behind its 64 KiB pipe (bench:dump: about 0.7 s a 200 MB dump).
+ * still while pg_dump, its output unread, stalled (bench:dump: about 0.7 s a 200 MB dump).
  */
 export async function uploadStream(
   bucket: Bucket,
