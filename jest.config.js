@@ -8,6 +8,6 @@ export default {
   testMatch: ['<rootDir>/test/**/*.test.ts'],
   globalSetup: '<rootDir>/test/harness/global-setup.ts',
   globalTeardown: '<rootDir>/test/harness/global-teardown.ts',
-  maxWorkers: 3,
+  maxWorkers: 2,
   testTimeout: 120000,
 };

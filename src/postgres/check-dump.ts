@@ -43,11 +43,18 @@ export async function checkDump(
     stdinOpen = false;
   });
   const plaintext = plaintextOf(decryptWith, key);
+  let running = true;
+  const exited = child
+    .catch(() => undefined)
+    .then(() => {
+      running = false;
+    });
   const write = async (chunk: Buffer) => {
     if (stdinOpen && !child.stdin.write(chunk)) {
       // EPIPE when pg_restore has stopped reading: expected, it has what it needs (or will say why not).
-      await drainOrClose(child.stdin);
-      if (child.stdin.destroyed) stdinOpen = false;
+      // Its exit ends the wait too, whatever the pipe reports.
+      await Promise.race([drainOrClose(child.stdin), exited]);
+      if (child.stdin.destroyed || !running) stdinOpen = false;
     }
   };
   const feeding = (async () => {
