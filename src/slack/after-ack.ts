@@ -1,5 +1,6 @@
 import pLimit from 'p-limit';
 
+// The global setTimeout, not node:timers/promises as elsewhere: Jest's fake clock drives the test of this.
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** How the bot schedules handlers' work after their acks. */

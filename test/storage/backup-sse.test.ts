@@ -30,19 +30,17 @@ import {
   sha256,
   sha256Of,
   smallObjects,
+  useFaultProxy,
   useStorageServers,
   type Written,
 } from './s3-fixtures.ts';
 
 const servers = useStorageServers();
+const faultProxy = useFaultProxy(servers.s3rver);
 let proxy: FaultProxy;
 
-beforeAll(async () => {
-  proxy = await startFaultProxy(servers.s3rver().target.endpoint);
-});
-
-afterAll(async () => {
-  await proxy?.stop();
+beforeAll(() => {
+  proxy = faultProxy();
 });
 
 /** A bucket on `server` as the config's backup location with `sse` opens it. */

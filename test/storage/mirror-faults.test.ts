@@ -7,19 +7,25 @@
 import { changedObjectKey } from '../../src/storage/layout.ts';
 import { type MirrorOptions, mirrorBucket } from '../../src/storage/mirror/mirror-bucket.ts';
 import type { Bucket } from '../../src/storage/s3.ts';
-import { type FaultProxy, startFaultProxy } from '../harness/fault-proxy.ts';
-import { listAll, putAll, type Server, smallObjects, useStorageServers } from './s3-fixtures.ts';
+import type { FaultProxy } from '../harness/fault-proxy.ts';
+import {
+  listAll,
+  putAll,
+  type Server,
+  smallObjects,
+  useFaultProxy,
+  useStorageServers,
+} from './s3-fixtures.ts';
 
 const servers = useStorageServers({ s3rver: false });
+const faultProxy = useFaultProxy(servers.rgw, { seed: 42 });
 let rgw: Server;
 let proxy: FaultProxy;
 
-beforeAll(async () => {
+beforeAll(() => {
   rgw = servers.rgw();
-  proxy = await startFaultProxy(rgw.target.endpoint, { seed: 42 });
+  proxy = faultProxy();
 });
-
-afterAll(() => proxy?.stop());
 
 /** A bucket on RGW, seen by src/ through the proxy. */
 async function bucketBehindProxy(prefix: string): Promise<Bucket> {

@@ -14,6 +14,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { type Bucket, openBucket } from '../../src/storage/s3.ts';
+import { type FaultProxy, type FaultProxyOptions, startFaultProxy } from '../harness/fault-proxy.ts';
 import { makeS3Client, type S3Target } from '../harness/s3-client.ts';
 import { startS3rver } from '../harness/s3rver.ts';
 import { stackEnv, uniqueName } from '../harness/stack-env.ts';
@@ -91,6 +92,19 @@ export function useStorageServers(options: { s3rver?: boolean } = {}): StorageSe
     newBucket: async (server, prefix, endpoint) =>
       open(server, await createBucketOn(server, prefix), endpoint),
   };
+}
+
+/**
+ * Registers beforeAll/afterAll that start (and stop) a fault-injecting proxy in front of `server()`;
+ * call it after useStorageServers. Tests read the proxy through the getter it returns.
+ */
+export function useFaultProxy(server: () => Server, options: FaultProxyOptions = {}): () => FaultProxy {
+  let proxy: FaultProxy | undefined;
+  beforeAll(async () => {
+    proxy = await startFaultProxy(server().target.endpoint, options);
+  });
+  afterAll(() => proxy?.stop());
+  return () => proxy!;
 }
 
 export async function createBucketOn(server: Server, prefix: string): Promise<string> {

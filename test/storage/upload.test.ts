@@ -8,7 +8,7 @@ import { Readable } from 'node:stream';
 import { HeadObjectCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import type { Bucket } from '../../src/storage/s3.ts';
 import { uploadStream } from '../../src/storage/upload.ts';
-import { type FaultProxy, startFaultProxy } from '../harness/fault-proxy.ts';
+import type { FaultProxy } from '../harness/fault-proxy.ts';
 import {
   countCommands,
   listAll,
@@ -16,6 +16,7 @@ import {
   type Server,
   sha256,
   sha256Of,
+  useFaultProxy,
   useStorageServers,
 } from './s3-fixtures.ts';
 
@@ -73,13 +74,13 @@ describe.each(['rgw', 's3rver'] as const)('on %s', (name) => {
 });
 
 describe('failures', () => {
+  const faultProxy = useFaultProxy(servers.rgw, { seed: 7 });
   let proxy: FaultProxy;
   let rgw: Server;
-  beforeAll(async () => {
+  beforeAll(() => {
     rgw = servers.rgw();
-    proxy = await startFaultProxy(rgw.target.endpoint, { seed: 7 });
+    proxy = faultProxy();
   });
-  afterAll(() => proxy?.stop());
 
   test('a stream that fails after two parts stores nothing and leaves no open upload', async () => {
     const bucket = await servers.newBucket(rgw, 'upl-fail');
