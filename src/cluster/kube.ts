@@ -1,4 +1,4 @@
-import * as k8s from '@kubernetes/client-node';
+import type * as k8s from '@kubernetes/client-node';
 import { PachopsError } from '../errors.ts';
 
 export type WorkloadKind = 'Deployment' | 'ReplicationController';
@@ -37,32 +37,56 @@ export interface KubeTarget {
   namespace: string;
 }
 
-export function createKubeApi(target: KubeTarget): KubeApi {
+interface KubeClients {
+  apps: k8s.AppsV1Api;
+  core: k8s.CoreV1Api;
+  mergePatch: ReturnType<typeof k8s.setHeaderOptions>;
+}
+
+/** Loads client-node and the kubeconfig (the file, or the pod's service account). */
+async function connect(target: KubeTarget): Promise<KubeClients> {
+  const k8s = await import('@kubernetes/client-node');
   const kc = new k8s.KubeConfig();
   if (target.kubeconfig) kc.loadFromFile(target.kubeconfig);
   else kc.loadFromCluster();
   if (target.context) kc.setCurrentContext(target.context);
   const apps = kc.makeApiClient(k8s.AppsV1Api);
   const core = kc.makeApiClient(k8s.CoreV1Api);
+  return { apps, core, mergePatch: k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch) };
+}
+
+/**
+ * The calls, bound to `target`. client-node takes most of a second to load, so it is loaded at the first
+ * call: a CLI command or a bot that never reaches the cluster does not wait for it.
+ */
+export function createKubeApi(target: KubeTarget): KubeApi {
   const namespace = target.namespace;
-  const mergePatch = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
-  const call = <T>(what: string, fn: () => Promise<T>) => wrapKubeError(what, namespace, fn);
+  let connecting: Promise<KubeClients> | undefined;
+  const clients = () => {
+    connecting ??= connect(target).catch((error: unknown) => {
+      connecting = undefined;
+      throw error;
+    });
+    return connecting;
+  };
+  const call = <T>(what: string, fn: (clients: KubeClients) => Promise<T>) =>
+    wrapKubeError(what, namespace, async () => fn(await clients()));
 
   return {
     namespace,
     getDeployment: (name) =>
-      call(`get deployments ${name}`, async () =>
+      call(`get deployments ${name}`, async ({ apps }) =>
         toWorkload('Deployment', await apps.readNamespacedDeployment({ name, namespace })),
       ).catch(notFoundAsUndefined),
     listReplicationControllers: (labelSelector) =>
-      call('list replicationcontrollers', async () => {
+      call('list replicationcontrollers', async ({ core }) => {
         const list = await core.listNamespacedReplicationController({ namespace, labelSelector });
         return list.items.map((rc) => toWorkload('ReplicationController', rc));
       }),
     scale: (kind, name, replicas) =>
       call(
         `patch ${kind === 'Deployment' ? 'deployments' : 'replicationcontrollers'}/scale ${name}`,
-        async () => {
+        async ({ apps, core, mergePatch }) => {
           const body = { spec: { replicas } };
           if (kind === 'Deployment')
             await apps.patchNamespacedDeploymentScale({ name, namespace, body }, mergePatch);
@@ -72,15 +96,15 @@ export function createKubeApi(target: KubeTarget): KubeApi {
     countPods: (labelSelector) =>
       call(
         'list pods',
-        async () => (await core.listNamespacedPod({ namespace, labelSelector })).items.length,
+        async ({ core }) => (await core.listNamespacedPod({ namespace, labelSelector })).items.length,
       ),
     readConfigMap: (name) =>
       call(
         `get configmaps ${name}`,
-        async () => (await core.readNamespacedConfigMap({ name, namespace })).data ?? {},
+        async ({ core }) => (await core.readNamespacedConfigMap({ name, namespace })).data ?? {},
       ).catch(notFoundAsUndefined),
     listSecrets: (labelSelector) =>
-      call('list secrets', async () =>
+      call('list secrets', async ({ core }) =>
         (await core.listNamespacedSecret({ namespace, labelSelector })).items.map((s) => ({
           name: s.metadata?.name ?? '',
           labels: s.metadata?.labels ?? {},
