@@ -1,4 +1,4 @@
-import { webApi } from '@slack/bolt';
+import { WebClient } from '@slack/web-api';
 import { Worker } from 'bullmq';
 import { loadConfig, requireSlack } from '../src/config/load.ts';
 import { configSecrets } from '../src/config/secrets.ts';
@@ -33,7 +33,7 @@ export async function startWorker(
   await store.migrate();
   const prompts = new PromptStore(store.pool);
   const queue = createPhaseQueue(config.redis);
-  const client = new webApi.WebClient(botToken, {
+  const client = new WebClient(botToken, {
     slackApiUrl: config.runtime.slackApiUrl,
     logger: undefined,
   });

@@ -1,4 +1,4 @@
-import { webApi } from '@slack/bolt';
+import { WebClient } from '@slack/web-api';
 import type { Operation, PhaseName } from '../operations/model.ts';
 import type { Announcer, FailureOffer, PhaseReport, Reporter } from '../operations/ports.ts';
 import { PromptStore } from '../operations/prompts.ts';
@@ -24,7 +24,7 @@ export function createCliPorts(
   };
   const token = ctx.config.runtime.slackBotToken;
   if (!token) return { reporter: console, announcer: printed };
-  const client = new webApi.WebClient(token, {
+  const client = new WebClient(token, {
     slackApiUrl: ctx.config.runtime.slackApiUrl,
     retryConfig: { retries: 1 },
     timeout: 5000,
