@@ -3,15 +3,20 @@ import { PachopsError } from '../errors.ts';
 
 export interface WaitOptions {
   timeoutMs: number;
+  /** The longest pause between two checks (default 500 ms). */
   intervalMs?: number;
   signal?: AbortSignal;
   /** Called after each unsuccessful check with what is still outstanding. */
   onWait?: (outstanding: string) => void;
 }
 
+/** The first re-check comes this soon, and each pause doubles up to `intervalMs`. */
+const FIRST_RECHECK_MS = 100;
+
 /**
  * Polls `check` until it returns null (done) or the timeout passes; `check` returns what is still
- * outstanding ("2 pods of app=pachd"), which ends up in the timeout error.
+ * outstanding ("2 pods of app=pachd"), which ends up in the timeout error. The checks start close
+ * together, so a wait of a few hundred ms adds little to the downtime, and spread out to `intervalMs`.
  */
 export async function waitUntil(
   what: string,
@@ -20,6 +25,7 @@ export async function waitUntil(
 ): Promise<number> {
   const started = Date.now();
   let outstanding = await check();
+  let pause = Math.min(FIRST_RECHECK_MS, options.intervalMs ?? 500);
   while (outstanding !== null) {
     if (Date.now() - started > options.timeoutMs) {
       throw new PachopsError(
@@ -30,7 +36,8 @@ export async function waitUntil(
       );
     }
     options.onWait?.(outstanding);
-    await sleep(options.intervalMs ?? 500, undefined, { signal: options.signal });
+    await sleep(pause, undefined, { signal: options.signal });
+    pause = Math.min(pause * 2, options.intervalMs ?? 500);
     outstanding = await check();
   }
   return Date.now() - started;
