@@ -67,7 +67,7 @@ async function main(): Promise<void> {
     summary.push(...(await attempt('downtime', failures, () => measureDowntime(downtime))));
   }
   printMirrorTable(rows);
-  printSummary('mirror: ratios (one run; targets from issue 6)', summary);
+  printSummary('mirror: ratios (one run; no change and +1% new: medians; targets from issue 6)', summary);
   recordSummary(summary);
   if (failures.length > 0) {
     process.stderr.write(`\nmirror benchmark failures:\n${failures.join('\n')}\n`);

@@ -11,6 +11,8 @@ export interface MirrorKnobs {
   largeCount: number;
   largeBytes: number;
   skipPeers: boolean;
+  /** Runs of each contender in the no-change and +1% scenarios, in turns; the median counts. */
+  quickRuns: number;
   /** Overrides of the engine's configured defaults (BENCH_CONCURRENCY, BENCH_LIST_CONCURRENCY, BENCH_PART_MIB). */
   tuning: Partial<EngineTuning>;
   /** No-change diffs for the memory-flatness figure: base and large object counts (0 skips it). */
@@ -46,6 +48,7 @@ export function readMirrorKnobs(env: Env = process.env): MirrorKnobs {
     largeCount: int(env, 'BENCH_LARGE_COUNT', 3),
     largeBytes: int(env, 'BENCH_LARGE_MIB', 200) * MiB,
     skipPeers: ['1', 'true', 'yes'].includes(env.BENCH_SKIP_PEERS ?? ''),
+    quickRuns: Math.max(1, int(env, 'BENCH_QUICK_RUNS', 3)),
     tuning: {
       concurrency: optional('BENCH_CONCURRENCY'),
       listConcurrency: optional('BENCH_LIST_CONCURRENCY'),

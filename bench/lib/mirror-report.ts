@@ -6,6 +6,7 @@ import { type Cell, fixed, printTable } from './table.ts';
 const HEADERS = [
   'server',
   'scenario',
+  'run',
   'tool',
   'wall s',
   'in-process s',
@@ -23,6 +24,7 @@ function toCells(row: MirrorRow): Cell[] {
   return [
     row.server,
     row.scenario,
+    row.round,
     row.tool,
     fixed(fig.wallS),
     fig.engineS === undefined ? undefined : fixed(fig.engineS),
@@ -40,15 +42,28 @@ function toCells(row: MirrorRow): Cell[] {
  * in-process s is pachops' own time inside the process, without Node's start-up.
  */
 export function printMirrorTable(rows: MirrorRow[]): void {
-  printTable(
-    'mirror: every run (one run each; wall, RSS and CPU from /usr/bin/time)',
-    HEADERS,
-    rows.map(toCells),
-  );
+  printTable('mirror: every run (wall, RSS and CPU from /usr/bin/time)', HEADERS, rows.map(toCells));
 }
 
 const pick = (rows: MirrorRow[], scenario: string, test: (row: MirrorRow) => boolean) =>
   rows.filter((row) => row.scenario === scenario && test(row));
+
+/** The run of median wall time (the lower one of an even count). */
+function medianRow(rows: MirrorRow[]): MirrorRow | undefined {
+  const sorted = [...rows].sort((a, b) => a.fig.wallS - b.fig.wallS);
+  return sorted[Math.floor((sorted.length - 1) / 2)];
+}
+
+/** Each tool's median run. */
+function mediansByTool(rows: MirrorRow[]): MirrorRow[] {
+  const tools = [...new Set(rows.map((row) => row.tool))];
+  return tools.map((tool) => medianRow(rows.filter((row) => row.tool === tool))!);
+}
+
+function medianOf(values: (number | undefined)[]): number | undefined {
+  const known = values.filter((value): value is number => value !== undefined).sort((a, b) => a - b);
+  return known[Math.floor((known.length - 1) / 2)];
+}
 
 function fastest(rows: MirrorRow[]): MirrorRow | undefined {
   return rows.reduce<MirrorRow | undefined>(
@@ -60,15 +75,18 @@ function fastest(rows: MirrorRow[]): MirrorRow | undefined {
 const cpuPerCopy = (row: MirrorRow | undefined) =>
   row?.fig.copied ? (row.fig.cpuS * 1000) / row.fig.copied : undefined;
 
-/** The ratios of one server's rows, as summary lines. */
+/** The ratios of one server's rows, as summary lines; a scenario run several times counts each tool's median run. */
 export function mirrorRatios(rows: MirrorRow[], server: string): SummaryLine[] {
   const mine = rows.filter((row) => row.server === server);
   const bench = `mirror/${server}`;
-  const ours = (scenario: string) => pick(mine, scenario, (row) => row.tool === 'pachops')[0];
+  const ours = (scenario: string) => medianRow(pick(mine, scenario, (row) => row.tool === 'pachops'));
   const rcloneFull = fastest(pick(mine, 'full', (row) => row.kind === 'rclone'));
   const loopFull = fastest(pick(mine, 'full', (row) => row.kind === 'loop'));
-  const rcloneIdle = fastest(pick(mine, 'no change', (row) => row.kind === 'rclone'));
-  const checksumDelta = pick(mine, '+1% new', (row) => row.rcloneMode === 'checksum')[0];
+  const rcloneIdle = fastest(mediansByTool(pick(mine, 'no change', (row) => row.kind === 'rclone')));
+  const checksumDelta = medianRow(pick(mine, '+1% new', (row) => row.rcloneMode === 'checksum'));
+  const idleInProcess = medianOf(
+    pick(mine, 'no change', (row) => row.tool === 'pachops').map((row) => row.fig.engineS),
+  );
   const wall = (row: MirrorRow | undefined) => row?.fig.wallS;
   const lines = [
     ratioLine(
@@ -96,7 +114,7 @@ export function mirrorRatios(rows: MirrorRow[], server: string): SummaryLine[] {
     ratioLine(
       bench,
       `no change in a running worker (no process start-up): pachops / ${rcloneIdle?.tool ?? 'rclone'}`,
-      ours('no change')?.fig.engineS,
+      idleInProcess,
       wall(rcloneIdle),
     ),
     ratioLine(
