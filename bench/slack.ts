@@ -131,7 +131,7 @@ function summarise(runs: Runs, busyAfter: string): SummaryLine[] {
       ? [
           {
             bench: 'slack',
-            metric: 'bot process during that burst: on a CPU / ready but waiting for one',
+            metric: 'bot process during that burst: on a CPU / main thread ready but waiting for one',
             value: `${sched.onCpuMs.toFixed(0)} ms / ${sched.waitedMs.toFixed(0)} ms`,
           },
         ]
@@ -162,7 +162,16 @@ async function main(): Promise<void> {
   });
   printTable(
     `slack: ${COUNTS.commands} commands + ${COUNTS.clicks} stale clicks at once (and a few one at a time), ms to the HTTP ack`,
-    ['worker, sending', 'request', 'n', 'p50 ms', 'p99 ms', 'max ms', 'bot CPU ms', 'bot waited ms'],
+    [
+      'worker, sending',
+      'request',
+      'n',
+      'p50 ms',
+      'p99 ms',
+      'max ms',
+      'bot CPU ms',
+      'bot main thread waited ms',
+    ],
     runs.flatMap(([label, burst, sched]) => burstRows(label, burst, sched)),
   );
   for (const failure of runs.flatMap(([, burst]) => burst.failures))

@@ -1,6 +1,7 @@
 /**
  * How a process used the CPU over a stretch of time, from Linux's scheduler statistics
- * (/proc/<pid>/task/<tid>/schedstat: ns on a CPU, ns runnable but waiting for one), summed over its threads.
+ * (/proc/<pid>/task/<tid>/schedstat: ns on a CPU, ns runnable but waiting for one): CPU time summed over
+ * its threads, the wait of its main thread (where Node runs JavaScript: a wait there delays every reply).
  * Tells a process that needed much CPU from one that was kept waiting while others ran.
  */
 import { readdirSync, readFileSync } from 'node:fs';
@@ -8,21 +9,18 @@ import { readdirSync, readFileSync } from 'node:fs';
 export interface SchedTimes {
   /** ms the process's threads ran. */
   onCpuMs: number;
-  /** ms they were ready to run but waited for a CPU. */
+  /** ms its main thread was ready to run but waited for a CPU. */
   waitedMs: number;
 }
 
 /** The process's totals since it started, or undefined where the kernel does not keep them (not Linux). */
 export function readSchedTimes(pid: number): SchedTimes | undefined {
   try {
+    const times = (task: string) =>
+      readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ').map(Number);
     let onCpu = 0;
-    let waited = 0;
-    for (const task of readdirSync(`/proc/${pid}/task`)) {
-      const [run, wait] = readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ').map(Number);
-      onCpu += run ?? 0;
-      waited += wait ?? 0;
-    }
-    return { onCpuMs: onCpu / 1e6, waitedMs: waited / 1e6 };
+    for (const task of readdirSync(`/proc/${pid}/task`)) onCpu += times(task)[0] ?? 0;
+    return { onCpuMs: onCpu / 1e6, waitedMs: (times(String(pid))[1] ?? 0) / 1e6 };
   } catch {
     return undefined;
   }
