@@ -18,6 +18,7 @@ import { guardDir } from './lib/guard.ts';
 import { note, timed } from './lib/log.ts';
 import { type AwsProfile, writeAwsProfile } from './lib/peers.ts';
 import { type BenchServer, parseServers, startServer } from './lib/servers.ts';
+import { medianBy } from './lib/stats.ts';
 import { printSummary, ratioLine, recordSummary, type SummaryLine } from './lib/summary.ts';
 import { fixed, printTable } from './lib/table.ts';
 
@@ -129,8 +130,7 @@ function contendersAt(
 
 /** The run of median wall time, carrying the largest peak RSS seen in any run. */
 function medianRun(figures: DumpFigures[]): DumpFigures {
-  const sorted = [...figures].sort((a, b) => a.wallS - b.wallS);
-  const median = sorted[Math.floor((sorted.length - 1) / 2)]!;
+  const median = medianBy(figures, (fig) => fig.wallS)!;
   return { ...median, peakRssMiB: Math.max(...figures.map((fig) => fig.peakRssMiB)) };
 }
 

@@ -18,7 +18,8 @@ import { guardStack, type Stack, startStack, stopStack } from '../test/harness/s
 import { note, timed } from './lib/log.ts';
 import { type SchedTimes, withSchedTimes } from './lib/sched.ts';
 import { seedChunks } from './lib/seed.ts';
-import { type Burst, fireBurst, fireOneByOne, percentile } from './lib/slack-load.ts';
+import { type Burst, fireBurst, fireOneByOne } from './lib/slack-load.ts';
+import { percentile } from './lib/stats.ts';
 import { printSummary, recordSummary, type SummaryLine } from './lib/summary.ts';
 import { type Cell, fixed, printTable } from './lib/table.ts';
 

@@ -1,5 +1,6 @@
 /** The mirror benchmark's table and the ratios that issue 6's targets name. */
 import type { MirrorRow } from './mirror-scenarios.ts';
+import { medianBy } from './stats.ts';
 import { ratioLine, type SummaryLine } from './summary.ts';
 import { type Cell, fixed, printTable } from './table.ts';
 
@@ -48,21 +49,13 @@ export function printMirrorTable(rows: MirrorRow[]): void {
 const pick = (rows: MirrorRow[], scenario: string, test: (row: MirrorRow) => boolean) =>
   rows.filter((row) => row.scenario === scenario && test(row));
 
-/** The run of median wall time (the lower one of an even count). */
-function medianRow(rows: MirrorRow[]): MirrorRow | undefined {
-  const sorted = [...rows].sort((a, b) => a.fig.wallS - b.fig.wallS);
-  return sorted[Math.floor((sorted.length - 1) / 2)];
-}
+/** The run of median wall time. */
+const medianRow = (rows: MirrorRow[]) => medianBy(rows, (row) => row.fig.wallS);
 
 /** Each tool's median run. */
 function mediansByTool(rows: MirrorRow[]): MirrorRow[] {
   const tools = [...new Set(rows.map((row) => row.tool))];
   return tools.map((tool) => medianRow(rows.filter((row) => row.tool === tool))!);
-}
-
-function medianOf(values: (number | undefined)[]): number | undefined {
-  const known = values.filter((value): value is number => value !== undefined).sort((a, b) => a - b);
-  return known[Math.floor((known.length - 1) / 2)];
 }
 
 function fastest(rows: MirrorRow[]): MirrorRow | undefined {
@@ -84,9 +77,10 @@ export function mirrorRatios(rows: MirrorRow[], server: string): SummaryLine[] {
   const loopFull = fastest(pick(mine, 'full', (row) => row.kind === 'loop'));
   const rcloneIdle = fastest(mediansByTool(pick(mine, 'no change', (row) => row.kind === 'rclone')));
   const checksumDelta = medianRow(pick(mine, '+1% new', (row) => row.rcloneMode === 'checksum'));
-  const idleInProcess = medianOf(
-    pick(mine, 'no change', (row) => row.tool === 'pachops').map((row) => row.fig.engineS),
+  const inProcess = pick(mine, 'no change', (row) => row.tool === 'pachops').flatMap(
+    (row) => row.fig.engineS ?? [],
   );
+  const idleInProcess = medianBy(inProcess, (seconds) => seconds);
   const wall = (row: MirrorRow | undefined) => row?.fig.wallS;
   const lines = [
     ratioLine(

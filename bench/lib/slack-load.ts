@@ -133,10 +133,3 @@ export function fireOneByOne(
 ): Promise<Burst> {
   return fire(scenario, counts, false);
 }
-
-/** The nearest-rank percentile of `values` (p in 0..100). */
-export function percentile(values: number[], p: number): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
-}
