@@ -37,16 +37,21 @@ function pgEnv(pg: PgServer, database: string): Record<string, string | undefine
   };
 }
 
-/** `pg_dump -Fc` of `database` to a local file (the reference); the password through PGPASSWORD. */
+/**
+ * `pg_dump -Fc` of `database` to a local file (the reference: pg_dump's default compression unless
+ * `compress` is given); the password through PGPASSWORD.
+ */
 export async function dumpToFile(
   pg: PgServer,
   pgBin: string,
   database: string,
   file: string,
+  compress?: number,
 ): Promise<DumpFigures> {
+  const level = compress === undefined ? [] : [`--compress=${compress}`];
   const measured = await measureOrThrow('pg_dump', {
     command: join(pgBin, 'pg_dump'),
-    args: ['--format=custom', '--no-password', '--file', file],
+    args: ['--format=custom', ...level, '--no-password', '--file', file],
     env: { PATH: process.env.PATH, ...pgEnv(pg, database) },
   });
   return pick(measured, (await stat(file)).size);
@@ -82,7 +87,7 @@ export async function dumpToBucket(
   database: string,
   server: BenchServer,
   key: string,
-  options: { encrypt?: boolean } = {},
+  options: { encrypt?: boolean; compression?: number } = {},
 ): Promise<DumpFigures> {
   const postgres = {
     host: pg.host,
@@ -91,6 +96,7 @@ export async function dumpToBucket(
     password: pg.password,
     sslmode: 'disable',
     databases: [database],
+    dumpCompression: options.compression,
   } as PostgresTarget;
   const input: DumpChildInput = {
     postgres,

@@ -196,6 +196,8 @@ export interface DumpRecord {
   durationMs: number;
   serverVersion: string;
   pgDumpVersion: string;
+  /** pg_dump's `--compress` (absent in records made before it was configurable: level 6). */
+  compression?: string;
 }
 
 export interface HelmRecord {

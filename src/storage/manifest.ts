@@ -38,6 +38,8 @@ export const ManifestSchema = z.object({
         .optional(),
       serverVersion: z.string(),
       pgDumpVersion: z.string(),
+      /** pg_dump's `--compress` (absent in older manifests: pg_dump's default). */
+      compression: z.string().optional(),
       durationMs: z.number(),
     }),
   ),

@@ -25,6 +25,21 @@ test('a bad key is named', () => {
   ).toThrow(/clusters\.prod\.postgres\.port/);
 });
 
+test('postgres.dumpCompression: a gzip level or METHOD[:LEVEL]; anything else is named', () => {
+  const withCompression = (value: string) =>
+    base.replace('host: 127.0.0.1', `host: 127.0.0.1, dumpCompression: ${value}`);
+  expect(parseConfig(withCompression('0'), { PG_PW: 's' }).clusters.prod.postgres.dumpCompression).toBe(0);
+  expect(parseConfig(withCompression('zstd:3'), { PG_PW: 's' }).clusters.prod.postgres.dumpCompression).toBe(
+    'zstd:3',
+  );
+  expect(parseConfig(base, { PG_PW: 's' }).clusters.prod.postgres.dumpCompression).toBeUndefined();
+  for (const bad of ['10', '-1', 'brotli', '"6; rm -rf /"']) {
+    expect(() => parseConfig(withCompression(bad), { PG_PW: 's' })).toThrow(
+      /clusters\.prod\.postgres\.dumpCompression/,
+    );
+  }
+});
+
 describe('backup encryption', () => {
   const withBackup = (backup: string) => base.replace('backup: { bucket: pach-backup }', `backup: ${backup}`);
   const key = Buffer.alloc(32, 7).toString('base64');

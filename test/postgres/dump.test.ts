@@ -243,10 +243,11 @@ exec /usr/bin/pg_dump "$@"
   expect(stored.subarray(0, 5).toString('latin1')).toBe('PGDMP');
   expect(result.serverVersion).toMatch(/^\d+\.\d+/);
   expect(result.pgDumpVersion).toMatch(/^\d+\.\d+/);
+  expect(result.compression).toBe('1');
 
   const calls = readFileSync(log, 'utf8');
   expect(calls).toContain('ARGS [--version]');
-  expect(calls).toContain('[--format=custom]');
+  expect(calls).toContain('[--format=custom] [--compress=1]');
   expect(calls).not.toContain(password);
   expect(calls).toMatch(/ENV.* PGPASSWORD /);
 });
@@ -295,6 +296,48 @@ test('pg_restore of the stored dump into a fresh database gives the same rows', 
   } finally {
     await env.postgres.dropDatabase(restored);
   }
+});
+
+test('postgres.dumpCompression is pg_dump’s --compress: level 0 stores the text rows as they are', async () => {
+  const dump = (dumpCompression: number, suffix: string) =>
+    dumpDatabase({
+      target: { ...target, dumpCompression },
+      database: dexDb,
+      pgBin: '',
+      bucket: backup,
+      key: dumpKey(`dump-test-20260101t000000z-${suffix}`, dexDb),
+    });
+  const [plain, packed] = await Promise.all([dump(0, 'z0'), dump(9, 'z9')]);
+  expect([plain.compression, packed.compression]).toEqual(['0', '9']);
+  expect(plain.bytes).toBeGreaterThan(packed.bytes);
+  for (const result of [plain, packed])
+    expect((await checkDump(backup, result.key, '')).sha256).toBe(result.sha256);
+});
+
+test('a compression method that pg_dump 15 does not know is refused before anything is stored', async () => {
+  const pgBin = pgBinWith(
+    'fifteen',
+    `#!/bin/sh
+if [ "$1" = "--version" ]; then echo "pg_dump (PostgreSQL) 15.4"; exit 0; fi
+exec /usr/bin/pg_dump "$@"
+`,
+  );
+  const key = dumpKey('dump-test-20260101t000000z-zstd', dexDb);
+  const error = await dumpDatabase({
+    target: { ...target, dumpCompression: 'zstd' },
+    database: dexDb,
+    pgBin,
+    bucket: backup,
+    key,
+  }).catch((e: unknown) => e);
+  expect(error).toBeInstanceOf(PachopsError);
+  expect((error as PachopsError).code).toBe('PG_DUMP_COMPRESSION');
+  expect((error as PachopsError).permanent).toBe(true);
+  expect((error as PachopsError).message).toMatch(
+    /pg_dump 15\.4 knows gzip levels 0–9 only, not dumpCompression zstd/,
+  );
+  expect(await keysInBucket()).not.toContain(key);
+  expect(await pendingUploads(key)).toBe(0);
 });
 
 test('a wrong password fails clearly and permanently, without the password in the error', async () => {

@@ -34,6 +34,7 @@ export function buildManifest(operation: Operation, cluster: ClusterConfig): Man
       ...(dump.encryption ? { encryption: dump.encryption } : {}),
       serverVersion: dump.serverVersion,
       pgDumpVersion: dump.pgDumpVersion,
+      ...(dump.compression ? { compression: dump.compression } : {}),
       durationMs: dump.durationMs,
     })),
     objects: {
