@@ -77,7 +77,7 @@ const PostgresSchema = z
         z
           .string()
           .regex(
-            /^(none|gzip|lz4|zstd)(:[a-z0-9=]+)?$/,
+            /^(\d|(none|gzip|lz4|zstd)(:[a-z0-9=]+)?)$/,
             'a gzip level 0–9 or METHOD[:LEVEL] (gzip, lz4, zstd, none)',
           ),
       ])

@@ -33,6 +33,9 @@ test('postgres.dumpCompression: a gzip level or METHOD[:LEVEL]; anything else is
     'zstd:3',
   );
   expect(parseConfig(base, { PG_PW: 's' }).clusters.prod.postgres.dumpCompression).toBeUndefined();
+  expect(parseConfig(withCompression('"6"'), { PG_PW: 's' }).clusters.prod.postgres.dumpCompression).toBe(
+    '6',
+  );
   for (const bad of ['10', '-1', 'brotli', '"6; rm -rf /"']) {
     expect(() => parseConfig(withCompression(bad), { PG_PW: 's' })).toThrow(
       /clusters\.prod\.postgres\.dumpCompression/,
