@@ -3,6 +3,7 @@ import { estimateDowntime, formatEstimate } from '../src/announce/estimate.ts';
 import { formatWhen, outageNotice } from '../src/announce/notice.ts';
 import type { Config } from '../src/config/load.ts';
 import { loadPhaseHistory } from '../src/operations/history.ts';
+import { requesterText } from '../src/operations/model.ts';
 import { nextOccurrence, occurrences, type Schedule, ScheduleStore } from '../src/operations/schedules.ts';
 import { startOperation } from '../src/operations/start.ts';
 import type { RunnerDeps } from './run-phase.ts';
@@ -158,7 +159,7 @@ async function notify(deps: ScheduleDeps, schedules: ScheduleStore, job: Job): P
       cluster: schedule.cluster,
       when: formatWhen(occurrence, new Date()),
       estimate: formatEstimate(estimate),
-      requester: `schedule ${schedule.id}`,
+      requester: requesterText({ via: 'schedule', requestedBy: `schedule:${schedule.id}` }),
       unavailable: cluster.announce.unavailable,
       note: schedule.note,
     },

@@ -64,6 +64,8 @@ test('a schedule fires a backup with its own thread, the users are told ahead, a
   // An advance notice went to the users' channel before the occurrence.
   const notice = await scenario.slack.waitForMessage(CHANNELS.users, /for a backup/, { timeoutMs: 20_000 });
   expect(notice.text).toMatch(/Expected downtime: /);
+  // named as the backup's own notice and thread name it
+  expect(notice.text).toContain(`Started by schedule \`${id}\``);
   // While the first backup waits for approval, the next occurrence finds the cluster busy.
   await scenario.slack.waitForMessage(
     CHANNELS.ops,
