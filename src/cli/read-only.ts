@@ -4,19 +4,19 @@ import type { ClusterConfig } from '../config/load.ts';
 import { resolveCluster } from '../config/resolve-cluster.ts';
 import { PachopsError } from '../errors.ts';
 import { formatBackupDetail, formatBackupTable } from '../storage/backup-summary.ts';
-import { isBackupId } from '../storage/layout.ts';
+import { clusterOfBackup, isBackupId } from '../storage/layout.ts';
 import { listBackups, readManifest } from '../storage/manifest.ts';
 import { openBucket } from '../storage/s3.ts';
 import { type CliContext, EXIT } from './context.ts';
 
-function clusterOfBackup(ctx: CliContext, backupId: string) {
+function ownerOfBackup(ctx: CliContext, backupId: string) {
   if (!isBackupId(backupId))
     throw new PachopsError(
       'BAD_REQUEST',
       `${backupId} is not a backup id (they look like prod-20261124t120000z-ab12)`,
       { permanent: true },
     );
-  const cluster = Object.values(ctx.config.clusters).find((c) => backupId.startsWith(`${c.name}-`));
+  const cluster = clusterOfBackup(ctx.config.clusters, backupId);
   if (!cluster)
     throw new PachopsError('BAD_REQUEST', `no configured cluster owns backup ${backupId}`, {
       permanent: true,
@@ -36,7 +36,7 @@ export async function runListCommand(ctx: CliContext, clusterName?: string): Pro
 }
 
 export async function runShowCommand(ctx: CliContext, backupId: string): Promise<number> {
-  const cluster = clusterOfBackup(ctx, backupId);
+  const cluster = ownerOfBackup(ctx, backupId);
   const manifest = await readManifest(openBucket(cluster.backup), backupId);
   if (!manifest)
     throw new PachopsError('BAD_REQUEST', `no complete backup ${backupId} in ${cluster.backup.bucket}`, {
@@ -51,7 +51,7 @@ export async function runVerifyCommand(
   backupId: string,
   options: { drill?: boolean } = {},
 ): Promise<number> {
-  const cluster = clusterOfBackup(ctx, backupId);
+  const cluster = ownerOfBackup(ctx, backupId);
   if (options.drill) return runDrill(ctx, cluster, backupId);
   const result = await verifyBackup({
     bucket: openBucket(cluster.backup),

@@ -1,7 +1,7 @@
 import { PachopsError } from '../errors.ts';
 import { buildRestoreOptions } from '../operations/restore-request.ts';
 import { startOperation } from '../operations/start.ts';
-import { isBackupId } from '../storage/layout.ts';
+import { clusterOfBackup, isBackupId } from '../storage/layout.ts';
 import { readManifest } from '../storage/manifest.ts';
 import { openBucket } from '../storage/s3.ts';
 import { withRunner } from './backup.ts';
@@ -37,7 +37,7 @@ export async function runRestoreCommand(
   }
   if (!isBackupId(backupId))
     throw new PachopsError('BAD_REQUEST', `${backupId} is not a backup id`, { permanent: true });
-  const from = Object.values(ctx.config.clusters).find((c) => backupId.startsWith(`${c.name}-`));
+  const from = clusterOfBackup(ctx.config.clusters, backupId);
   const manifest = from && (await readManifest(openBucket(from.backup), backupId));
   if (!manifest)
     throw new PachopsError('BAD_REQUEST', `${backupId} is not a complete backup of a configured cluster`, {

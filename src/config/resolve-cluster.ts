@@ -8,7 +8,7 @@ export function resolveCluster(config: Config, name: string | undefined): Cluste
     if (names.length === 1) return config.clusters[names[0]];
     throw new PachopsError('BAD_REQUEST', `name a cluster: ${names.join(', ')}`, { permanent: true });
   }
-  const cluster = config.clusters[name];
+  const cluster = Object.hasOwn(config.clusters, name) ? config.clusters[name] : undefined;
   if (!cluster)
     throw new PachopsError('BAD_REQUEST', `unknown cluster \`${name}\`; configured: ${names.join(', ')}`, {
       permanent: true,

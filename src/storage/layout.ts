@@ -18,7 +18,7 @@ export const objectListKey = (backupId: string) => `${backupPrefix(backupId)}obj
 export const changedObjectKey = (key: string, etag: string) =>
   `${VERSIONS_PREFIX}${etag.replace(/[^A-Za-z0-9-]/g, '') || 'unknown'}/${key}`;
 
-const BACKUP_ID = /^[a-z0-9][a-z0-9-]*-\d{8}t\d{6}z(-[a-z0-9]{4})?$/;
+const BACKUP_ID = /^([a-z0-9][a-z0-9-]*)-\d{8}t\d{6}z(?:-[a-z0-9]{4})?$/;
 
 /** `prod-20261124t120000z-ab12`: the cluster, the UTC start time and a short random suffix. */
 export function makeBackupId(cluster: string, at: Date, suffix: string): string {
@@ -32,4 +32,13 @@ export function makeBackupId(cluster: string, at: Date, suffix: string): string 
 
 export function isBackupId(value: string): boolean {
   return BACKUP_ID.test(value);
+}
+
+/**
+ * The configured cluster a backup id belongs to: its name is everything before the timestamp, so that
+ * `prod-eu-20261124t120000z-ab12` is prod-eu's even where a cluster `prod` is configured too.
+ */
+export function clusterOfBackup<C>(clusters: Record<string, C>, backupId: string): C | undefined {
+  const name = BACKUP_ID.exec(backupId)?.[1];
+  return name !== undefined && Object.hasOwn(clusters, name) ? clusters[name] : undefined;
 }

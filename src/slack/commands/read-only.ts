@@ -2,7 +2,7 @@ import { resolveCluster } from '../../config/resolve-cluster.ts';
 import { PachopsError } from '../../errors.ts';
 import { requesterText } from '../../operations/model.ts';
 import { formatBackupDetail, formatBackupTable } from '../../storage/backup-summary.ts';
-import { isBackupId } from '../../storage/layout.ts';
+import { clusterOfBackup, isBackupId } from '../../storage/layout.ts';
 import { listBackups, readManifest } from '../../storage/manifest.ts';
 import type { BotDeps, CommandRequest } from '../deps.ts';
 import { USAGE } from './parse.ts';
@@ -52,7 +52,7 @@ export async function handleShow(deps: BotDeps, request: CommandRequest, backupI
       `\`${backupId}\` is not a backup id (they look like prod-20261124t120000z-ab12)`,
       { permanent: true },
     );
-  const cluster = Object.values(deps.config.clusters).find((c) => backupId.startsWith(`${c.name}-`));
+  const cluster = clusterOfBackup(deps.config.clusters, backupId);
   if (!cluster)
     throw new PachopsError('BAD_REQUEST', `no configured cluster owns backup ${backupId}`, {
       permanent: true,

@@ -2,7 +2,7 @@ import type { App } from '@slack/bolt';
 import { acceptsChannel } from '../../config/cluster-slack.ts';
 import { describeError, PachopsError } from '../../errors.ts';
 import { buildRestoreOptions, RestoreRequestError } from '../../operations/restore-request.ts';
-import { isBackupId } from '../../storage/layout.ts';
+import { clusterOfBackup, isBackupId } from '../../storage/layout.ts';
 import { readManifest } from '../../storage/manifest.ts';
 import { startFromSlack } from '../commands/start.ts';
 import type { BotDeps } from '../deps.ts';
@@ -33,7 +33,7 @@ export function registerRestoreForm(app: App, deps: BotDeps): void {
     if (!backupId || !isBackupId(backupId)) {
       return void (await ack({ response_action: 'errors', errors: { backup: 'choose a backup' } }));
     }
-    const from = Object.values(deps.config.clusters).find((c) => backupId.startsWith(`${c.name}-`));
+    const from = clusterOfBackup(deps.config.clusters, backupId);
     const manifest = from && (await readManifest(deps.backupBucket(from), backupId));
     if (!manifest) {
       const errors = { backup: `${backupId} is not a complete backup of a configured cluster` };
