@@ -199,10 +199,13 @@ async function recordFailure(deps: RunnerDeps, run: PhaseRun, error: unknown): P
     await deps.store.updatePhase(run.operationId, run.phase, { status: 'queued' });
     return;
   }
-  log.error({ err: error }, 'phase failed');
+  // The plan only reads: when it finds the request cannot be done, nothing has changed (a refusal, not a fault).
+  const refused = run.phase === 'plan' && error instanceof PachopsError && error.permanent;
+  if (refused)
+    log.warn({ code: error.code, reason: message }, 'the plan refused the request; nothing changed');
+  else log.error({ err: error }, 'phase failed');
   await deps.store.updatePhase(run.operationId, run.phase, { status: 'failed', error: message });
-  if (run.phase === 'plan' && error instanceof PachopsError && error.permanent) {
-    // The plan only reads: when it finds the request cannot be done, nothing has changed; say why and end.
+  if (refused) {
     await deps.reporter.notice(operation, `:no_entry: ${message}`);
     await finishOperation(deps, operation, 'refused');
     return;
