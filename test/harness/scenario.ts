@@ -54,6 +54,8 @@ export interface ScenarioOptions {
   pipelines?: PipelineSeed[];
   /** Pause between the simulator's writes. Default 40 ms. */
   workloadIntervalMs?: number;
+  /** The bot in Socket Mode: SLACK_APP_TOKEN set to the stand-in's app-level token. Default false (HTTP). */
+  socketMode?: boolean;
   /** Extra environment for the bot and worker (e.g. PACHCTL_STANDIN_FAIL). */
   env?: Record<string, string>;
   /** pause.timeoutSeconds. Default 30. */
@@ -195,6 +197,7 @@ export async function startScenario(options: ScenarioOptions): Promise<Scenario>
     SLACK_BOT_TOKEN: slack.botToken,
     SLACK_SIGNING_SECRET: slack.signingSecret,
     SLACK_API_URL: slack.apiUrl,
+    ...(options.socketMode ? { SLACK_APP_TOKEN: slack.appToken } : {}),
     KUBECONFIG: kube.kubeconfigPath,
     PACH_PG_PASSWORD: password,
     HELM_STANDIN_RECORD: join(dir, 'helm-calls.jsonl'),

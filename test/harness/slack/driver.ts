@@ -27,7 +27,7 @@ import {
   issueTrigger,
   type SlackStore,
 } from './store.ts';
-import type { BotReply, EphemeralMessage, SlackMessage } from './types.ts';
+import type { BotReply, EphemeralMessage, ResponseUrlGrant, SlackMessage } from './types.ts';
 
 export interface CommandInput {
   userId: string;
@@ -96,6 +96,21 @@ export function createDriver(ctx: DriverContext): Driver {
 }
 
 async function sendCommand(ctx: DriverContext, botUrl: string, input: CommandInput): Promise<BotReply> {
+  const { fields, grant } = buildSlashCommand(ctx, input);
+  const reply = await sendSigned(ctx, botUrl, fields, {});
+  // Slack shows a non-empty immediate reply to the command's user (or in the channel).
+  if (reply.status === 200 && reply.text !== '') {
+    const body = isRecord(reply.body) ? reply.body : { text: reply.text };
+    deliverReply(ctx.store, grant, body, 'ack');
+  }
+  return reply;
+}
+
+/** A slash command's fields, as Slack sends them (a form over HTTP, the payload in Socket Mode), and its reply grant. */
+export function buildSlashCommand(
+  ctx: Omit<DriverContext, 'signingSecret' | 'ackTimeoutMs'>,
+  input: CommandInput,
+): { fields: Record<string, string>; grant: Pick<ResponseUrlGrant, 'channel' | 'user' | 'isEphemeral'> } {
   const { store } = ctx;
   const { workspace } = store;
   const channel = ensureChannel(store, input.channelId);
@@ -116,13 +131,7 @@ async function sendCommand(ctx: DriverContext, botUrl: string, input: CommandInp
     response_url: issueResponseUrl(store, ctx.baseUrl, { kind: 'commands', ...grant }),
     trigger_id: issueTrigger(store, { user: user.id }),
   };
-  const reply = await sendSigned(ctx, botUrl, fields, {});
-  // Slack shows a non-empty immediate reply to the command's user (or in the channel).
-  if (reply.status === 200 && reply.text !== '') {
-    const body = isRecord(reply.body) ? reply.body : { text: reply.text };
-    deliverReply(store, grant, body, 'ack');
-  }
-  return reply;
+  return { fields, grant };
 }
 
 async function sendClick(ctx: DriverContext, botUrl: string, input: ClickInput): Promise<BotReply> {

@@ -1,7 +1,8 @@
 /**
  * A local Slack for tests: the Web API the bot calls (point SLACK_API_URL at `apiUrl`), the
  * signed requests Slack sends to the bot's receiver (`command`, `click`, `sendRaw`, and in
- * modals `submitView`, `actInView`, `closeView`), and readers for what the workspace now shows
+ * modals `submitView`, `actInView`, `closeView`), Socket Mode for an app given `appToken`
+ * (`socket.command`, `socket.click`…), and readers for what the workspace now shows
  * (`messages`, `thread`, `ephemerals`, `views`, `renderThread`, `renderView`…).
  *
  * Modals: views.open (with a command's or click's trigger_id) opens a view on that user's screen;
@@ -13,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { type ButtonMatch, blocksText, findButton } from './blocks.ts';
 import { createDriver, type Driver } from './driver.ts';
 import { renderMessage, renderThreadText, renderViewText } from './render.ts';
+import { type SocketModeSide, startSocketMode } from './socket-mode.ts';
 import { addChannel, addUser, createStore, type SlackStore } from './store.ts';
 import type {
   EphemeralMessage,
@@ -41,6 +43,13 @@ export type {
   ViewSubmitReply,
   ViewValues,
 } from './modal-driver.ts';
+export type {
+  EnvelopeType,
+  SocketAck,
+  SocketConnection,
+  SocketEnvelope,
+  SocketModeSide,
+} from './socket-mode.ts';
 export type * from './types.ts';
 
 export interface SlackStandinOptions {
@@ -66,8 +75,12 @@ export interface SlackStandin extends Driver {
   /** the value for SLACK_API_URL / WebClient's slackApiUrl (ends with /api/) */
   apiUrl: string;
   botToken: string;
+  /** the app-level token (xapp-…) for SLACK_APP_TOKEN: the app then connects over `socket` */
+  appToken: string;
   signingSecret: string;
   workspace: Workspace;
+  /** Socket Mode: the connections the app opened, envelopes sent to it and its acks */
+  socket: SocketModeSide;
   /** every Web API call, in arrival order (rejected ones too) */
   calls: RecordedCall[];
   /** every POST to a response_url */
@@ -133,26 +146,29 @@ export async function startSlack(options: SlackStandinOptions = {}): Promise<Sla
     botName: 'pachops',
     verificationToken: randomBytes(12).toString('hex'),
   };
-  const store = createStore(workspace, botToken);
+  const appToken = `xapp-1-${workspace.appId}-1-${randomBytes(16).toString('hex')}`;
+  const store = createStore(workspace, botToken, appToken);
   for (const [id, name] of Object.entries(options.channels ?? {})) addChannel(store, id, { name });
   for (const [id, name] of Object.entries(options.users ?? {})) addUser(store, id, { name });
   for (const [id, users] of Object.entries(options.userGroups ?? {})) store.userGroups.set(id, [...users]);
   const server = await startWebApiServer(store);
-  const driver = createDriver({
-    store,
-    baseUrl: server.baseUrl,
-    signingSecret,
-    ackTimeoutMs: options.ackTimeoutMs ?? 3000,
-  });
+  const ackTimeoutMs = options.ackTimeoutMs ?? 3000;
+  const driver = createDriver({ store, baseUrl: server.baseUrl, signingSecret, ackTimeoutMs });
+  const socket = await startSocketMode({ store, baseUrl: server.baseUrl, ackTimeoutMs });
   return {
     ...driver,
     ...readers(store),
     ...configurators(store),
     apiUrl: `${server.baseUrl}/api/`,
     botToken,
+    appToken,
     signingSecret,
     workspace,
-    close: () => server.close(),
+    socket,
+    close: async () => {
+      await socket.close();
+      await server.close();
+    },
   };
 }
 

@@ -25,9 +25,19 @@ export interface Trigger {
   used: boolean;
 }
 
+/** A ticket in a Socket Mode URL from apps.connections.open: good for one connection, for 30 s. */
+export interface SocketTicket {
+  createdAt: number;
+  used: boolean;
+}
+
 export interface SlackStore {
   workspace: Workspace;
   botToken: string;
+  /** the app-level token (xapp-…): the only token apps.connections.open takes */
+  appToken: string;
+  /** Socket Mode: the WebSocket server's base URL ('' until it listens) and the tickets handed out */
+  socketMode: { url: string; tickets: Map<string, SocketTicket> };
   channels: Map<string, SlackChannel>;
   users: Map<string, SlackUser>;
   userGroups: Map<string, string[]>;
@@ -48,10 +58,12 @@ export interface SlackStore {
   counter: number;
 }
 
-export function createStore(workspace: Workspace, botToken: string): SlackStore {
+export function createStore(workspace: Workspace, botToken: string, appToken: string): SlackStore {
   const store: SlackStore = {
     workspace,
     botToken,
+    appToken,
+    socketMode: { url: '', tickets: new Map() },
     channels: new Map(),
     users: new Map(),
     userGroups: new Map(),

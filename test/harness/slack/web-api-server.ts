@@ -1,16 +1,26 @@
 /**
  * The HTTP side Slack exposes to the bot: the Web API under /api/<method> (form, JSON or query
- * arguments, bearer token) and the response_url hooks under /commands/… and /actions/….
+ * arguments, bearer token) and the response_url hooks under /commands/… and /actions/…. Socket
+ * Mode's WebSocket is socket-mode.ts.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type ApiResult, chatMethods, fail, type MethodHandler } from './chat-methods.ts';
 import { postToResponseUrl } from './response-url.ts';
+import { socketModeMethods } from './socket-mode.ts';
 import type { SlackStore } from './store.ts';
 import { viewMethods } from './view-methods.ts';
 import { workspaceMethods } from './workspace-methods.ts';
 
-const methods: Record<string, MethodHandler> = { ...chatMethods, ...workspaceMethods, ...viewMethods };
+const methods: Record<string, MethodHandler> = {
+  ...chatMethods,
+  ...workspaceMethods,
+  ...viewMethods,
+  ...socketModeMethods,
+};
+
+/** Methods that take the app-level token (xapp-…); every other one takes the bot token. */
+const appTokenMethods = new Set(Object.keys(socketModeMethods));
 
 /** Arguments Slack takes as JSON text inside a form body. */
 const jsonArgs = new Set(['blocks', 'attachments', 'view', 'metadata']);
@@ -85,10 +95,17 @@ function callMethod(
   let out: MethodAnswer;
   if (typeof parsed === 'string') out = { status: 200, answer: fail(parsed) };
   else if (!presented) out = { status: 200, answer: fail('not_authed') };
-  else if (presented !== store.botToken) out = { status: 200, answer: fail('invalid_auth') };
-  else out = runMethod(store, method, rest);
+  else out = refuseToken(store, method, presented) ?? runMethod(store, method, rest);
   store.calls.push({ method, args: rest, at: Date.now(), result: out.answer });
   return out;
+}
+
+/** Slack refuses a token it does not know, and a known one of the wrong kind (bot for app-level, or back). */
+function refuseToken(store: SlackStore, method: string, presented: string): MethodAnswer | undefined {
+  const wanted = appTokenMethods.has(method) ? store.appToken : store.botToken;
+  if (presented === wanted) return undefined;
+  const known = presented === store.appToken || presented === store.botToken;
+  return { status: 200, answer: fail(known ? 'not_allowed_token_type' : 'invalid_auth') };
 }
 
 function runMethod(store: SlackStore, method: string, args: Record<string, unknown>): MethodAnswer {

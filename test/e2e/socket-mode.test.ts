@@ -1,0 +1,170 @@
+/**
+ * The bot in Socket Mode (SLACK_APP_TOKEN set), a real process against the Slack stand-in's Socket Mode:
+ * it connects with its app-level token; commands and clicks come as envelopes and are acked on the socket
+ * within Slack's 3 s; its PORT still serves /healthz, /readyz and /metrics (the Helm chart's probes and
+ * ServiceMonitor) but no Slack requests.
+ */
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { WebClient } from '@slack/web-api';
+import { parseExposition } from '../harness/prom-text.ts';
+import { CHANNELS, type Scenario, startRgwScenario, USERS } from '../harness/scenario.ts';
+import type { EphemeralMessage, SocketAck } from '../harness/slack/slack-standin.ts';
+import { queryState } from '../harness/state-db.ts';
+
+let scenario: Scenario;
+
+beforeAll(async () => {
+  scenario = await startRgwScenario({ socketMode: true });
+  await scenario.startBot();
+  await scenario.slack.waitFor(() => openConnections().length > 0, {
+    timeoutMs: 15_000,
+    what: `the bot to connect over Socket Mode; its log:\n${scenario.bot!.log().slice(-2000)}`,
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await scenario?.stop();
+});
+
+const openConnections = () => scenario.slack.socket.connections.filter((c) => c.closedAt === undefined);
+
+/** Resolves with the next ephemeral message `userId` sees after `action`. */
+async function nextEphemeral(userId: string, action: () => Promise<unknown>): Promise<EphemeralMessage> {
+  const seen = scenario.slack.ephemerals({ userId }).length;
+  await action();
+  return scenario.slack.waitFor(() => scenario.slack.ephemerals({ userId })[seen], {
+    what: `an ephemeral message to ${userId}`,
+  });
+}
+
+/** The ack is for the envelope just sent, and came within Slack's 3 s. */
+function expectAckOfLastEnvelope(ack: SocketAck | undefined, type: string): void {
+  const envelope = scenario.slack.socket.envelopes.at(-1)!;
+  expect(envelope.type).toBe(type);
+  expect(ack?.envelopeId).toBe(envelope.envelope_id);
+  expect(ack!.ms).toBeLessThan(3000);
+}
+
+test('the bot connects with its app-level token, over one socket, and logs no token', async () => {
+  const opens = scenario.slack.callsTo('apps.connections.open');
+  expect(opens.length).toBeGreaterThanOrEqual(1);
+  expect(opens.every((call) => call.result.ok === true)).toBe(true);
+  expect(openConnections()).toHaveLength(1);
+  expect(scenario.slack.socket.refused).toEqual([]);
+  const log = scenario.bot!.log();
+  expect(log).toMatch(/"socketMode":true[^\n]*"msg":"bot started"/);
+  for (const secret of [scenario.slack.appToken, scenario.slack.botToken, scenario.slack.signingSecret]) {
+    expect(log).not.toContain(secret);
+  }
+});
+
+test('PORT answers /healthz, /readyz and /metrics (Prometheus text with pachops metrics)', async () => {
+  const get = (path: string) => fetch(`${scenario.bot!.url}${path}`);
+  const health = await get('/healthz');
+  expect([health.status, await health.text()]).toEqual([200, 'ok']);
+  const ready = await get('/readyz');
+  expect([ready.status, await ready.text()]).toEqual([200, 'ready']);
+
+  const metrics = await get('/metrics');
+  expect(metrics.status).toBe(200);
+  expect(metrics.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+  const exposition = parseExposition(await metrics.text());
+  expect(exposition.types.get('pachops_operations_total')).toBe('counter');
+  expect(exposition.types.get('pachops_phase_duration_seconds')).toBe('histogram');
+  expect(exposition.value('pachops_cluster_paused', { cluster: 'prod' })).toBe(0);
+  expect(exposition.value('pachops_last_complete_backup_timestamp_seconds', { cluster: 'prod' })).toBe(0);
+});
+
+test('/pach help as an envelope is acked at once, and its answer reaches only the one who typed it', async () => {
+  let ack: SocketAck | undefined;
+  const answer = await nextEphemeral(USERS.requester, async () => {
+    ack = await scenario.slack.socket.command({
+      userId: USERS.requester,
+      channelId: CHANNELS.ops,
+      text: 'help',
+    });
+  });
+  expectAckOfLastEnvelope(ack, 'slash_commands');
+  expect(ack!.payload).toEqual({});
+  expect(answer).toMatchObject({ channel: CHANNELS.ops, via: 'response_url' });
+  expect(answer.text).toMatch(/^\*pachops\* backs up Pachyderm/);
+  expect(answer.text).toContain('`/pach status` — operations in progress');
+});
+
+test('a malformed command is refused in the ack payload itself', async () => {
+  let ack: SocketAck | undefined;
+  const answer = await nextEphemeral(USERS.requester, async () => {
+    ack = await scenario.slack.socket.command({
+      userId: USERS.requester,
+      channelId: CHANNELS.ops,
+      text: 'frobnicate',
+    });
+  });
+  expectAckOfLastEnvelope(ack, 'slash_commands');
+  expect(ack!.payload).toMatchObject({
+    response_type: 'ephemeral',
+    text: expect.stringMatching(/frobnicate/),
+  });
+  expect(answer).toMatchObject({ channel: CHANNELS.ops, via: 'ack' });
+  expect(answer.text).toMatch(/unknown command `frobnicate`/);
+});
+
+test('a click on an approval button of no known operation is acked and refused to the clicker only', async () => {
+  // A message with an Approve button whose prompt id the bot never issued, as if left from another install.
+  const bot = new WebClient(scenario.slack.botToken, { slackApiUrl: scenario.slack.apiUrl });
+  const posted = await bot.chat.postMessage({
+    channel: CHANNELS.ops,
+    text: 'Approval needed',
+    blocks: [
+      {
+        type: 'actions',
+        elements: [
+          {
+            type: 'button',
+            action_id: 'pachops:approve',
+            text: { type: 'plain_text', text: 'Approve' },
+            value: randomUUID(),
+          },
+        ],
+      },
+    ],
+  });
+  const operations = async () => (await queryState(scenario, 'SELECT id FROM operations')).length;
+  const before = { operations: await operations(), messages: scenario.slack.messages(CHANNELS.ops).length };
+
+  let ack: SocketAck | undefined;
+  const answer = await nextEphemeral(USERS.approver, async () => {
+    ack = await scenario.slack.socket.click({
+      userId: USERS.approver,
+      channelId: CHANNELS.ops,
+      messageTs: posted.ts!,
+      actionId: 'pachops:approve',
+    });
+  });
+  expectAckOfLastEnvelope(ack, 'interactive');
+  expect(answer).toMatchObject({ channel: CHANNELS.ops, text: 'This button belongs to no known operation.' });
+  await sleep(300);
+  expect({ operations: await operations(), messages: scenario.slack.messages(CHANNELS.ops).length }).toEqual(
+    before,
+  );
+});
+
+test('a signed slash command POSTed to PORT is not handled: only the custom routes are served', async () => {
+  const seen = scenario.slack.ephemerals().length;
+  const envelopes = scenario.slack.socket.envelopes.length;
+  // to /slack/events, where the HTTP receiver would take it
+  const input = { userId: USERS.requester, channelId: CHANNELS.ops, text: 'frobnicate' };
+  const reply = await scenario.slack.command(scenario.bot!.url, input);
+  expect(reply.status).toBe(404);
+  await sleep(300);
+  expect(scenario.slack.ephemerals()).toHaveLength(seen);
+  expect(scenario.slack.socket.envelopes).toHaveLength(envelopes);
+});
+
+test('on SIGTERM the bot exits 0 after closing its socket with a close frame (1000), not dropping it', async () => {
+  const [connection] = openConnections();
+  expect(await scenario.bot!.stop()).toBe(0);
+  await scenario.slack.waitFor(() => connection!.closedAt !== undefined, { what: 'the socket to close' });
+  expect(connection!.closeCode).toBe(1000);
+});
