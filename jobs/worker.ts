@@ -26,7 +26,7 @@ export async function startWorker(
     level: config.runtime.logLevel ?? 'info',
     secrets: configSecrets(config),
   });
-  const { botToken } = requireSlack(config, { signingSecret: false });
+  const { botToken } = requireSlack(config, { receiver: false });
   const store = new StateStore(config.stateDatabase.url, {
     onError: (error) => log.warn({ err: error }, 'a state database connection was lost; the pool reconnects'),
   });

@@ -20,7 +20,7 @@ export async function startBot(
     level: config.runtime.logLevel ?? 'info',
     secrets: configSecrets(config),
   });
-  const { botToken, signingSecret } = requireSlack(config, { signingSecret: true });
+  const { botToken, signingSecret } = requireSlack(config, { receiver: true });
   const store = new StateStore(config.stateDatabase.url, {
     onError: (error) => log.warn({ err: error }, 'a state database connection was lost; the pool reconnects'),
   });
@@ -47,7 +47,7 @@ export async function startBot(
     dispatcher,
     log,
     botToken,
-    signingSecret: signingSecret!,
+    signingSecret,
     isReady,
     schedules,
     routes: [{ path: '/metrics', method: 'GET', handler: (req, res) => metrics.handle(req, res) }],

@@ -184,16 +184,22 @@ function readRuntimeEnv(env: Env): RuntimeEnv {
   };
 }
 
-/** The bot and the worker talk to Slack; the CLI does not. */
+/**
+ * The bot and the worker talk to Slack; the CLI does not. The bot also receives Slack's requests: over
+ * HTTP it checks their signatures with the signing secret; in Socket Mode (SLACK_APP_TOKEN) they come
+ * over a socket its app-level token opened, and no secret is needed.
+ */
 export function requireSlack(
   config: Config,
-  needs: { signingSecret: boolean },
+  needs: { receiver: boolean },
 ): { botToken: string; signingSecret?: string } {
   const { slackBotToken, slackSigningSecret, slackAppToken } = config.runtime;
   if (!slackBotToken) throw new ConfigError('SLACK_BOT_TOKEN is not set');
-  if (needs.signingSecret && !slackSigningSecret) throw new ConfigError('SLACK_SIGNING_SECRET is not set');
-  if (needs.signingSecret && slackAppToken && !slackAppToken.startsWith('xapp-')) {
+  if (needs.receiver && slackAppToken && !slackAppToken.startsWith('xapp-')) {
     throw new ConfigError('SLACK_APP_TOKEN: an app-level token starts with xapp-');
+  }
+  if (needs.receiver && !slackAppToken && !slackSigningSecret) {
+    throw new ConfigError('SLACK_SIGNING_SECRET is not set (or set SLACK_APP_TOKEN for Socket Mode)');
   }
   return { botToken: slackBotToken, signingSecret: slackSigningSecret };
 }

@@ -23,7 +23,8 @@ export interface SlackAppOptions {
   dispatcher: Dispatcher;
   log: Logger;
   botToken: string;
-  signingSecret: string;
+  /** Checks HTTP requests' signatures; absent in Socket Mode. */
+  signingSecret?: string;
   /** Readiness: the state database and Redis answer. */
   isReady: () => Promise<boolean>;
   schedules: ScheduleDeps;

@@ -1,4 +1,4 @@
-import { parseConfig } from '../../src/config/load.ts';
+import { parseConfig, requireSlack } from '../../src/config/load.ts';
 
 const base = `
 slack: { approvers: [U0ALICE] }
@@ -41,6 +41,23 @@ test('postgres.dumpCompression: a gzip level or METHOD[:LEVEL]; anything else is
       /clusters\.prod\.postgres\.dumpCompression/,
     );
   }
+});
+
+test('the bot needs the signing secret over HTTP, the app-level token instead in Socket Mode', () => {
+  const env = (slack: Record<string, string>) => ({ PG_PW: 's', SLACK_BOT_TOKEN: 'xoxb-1', ...slack });
+  const bot = (slack: Record<string, string>) =>
+    requireSlack(parseConfig(base, env(slack)), { receiver: true });
+  expect(bot({ SLACK_SIGNING_SECRET: 'sig' }).signingSecret).toBe('sig');
+  expect(() => bot({})).toThrow('SLACK_SIGNING_SECRET is not set (or set SLACK_APP_TOKEN for Socket Mode)');
+  expect(bot({ SLACK_APP_TOKEN: 'xapp-1-A' }).signingSecret).toBeUndefined();
+  expect(() => bot({ SLACK_APP_TOKEN: 'xoxb-2' })).toThrow(
+    'SLACK_APP_TOKEN: an app-level token starts with xapp-',
+  );
+  // the worker only posts
+  expect(requireSlack(parseConfig(base, env({})), { receiver: false }).botToken).toBe('xoxb-1');
+  expect(() => requireSlack(parseConfig(base, { PG_PW: 's' }), { receiver: false })).toThrow(
+    'SLACK_BOT_TOKEN is not set',
+  );
 });
 
 describe('backup encryption', () => {

@@ -164,7 +164,7 @@ describe('with an existingSecret and a config (HTTP mode)', () => {
       const text = configMap.data![path.slice(mount.mountPath.length + 1)];
       const config = parseConfig(text, o.containerEnv(c), 'the ConfigMap');
       expect(config.clusters.prod.postgres.password).toBe('placeholder');
-      expect(() => requireSlack(config, { signingSecret: d === o.bot(m) })).not.toThrow();
+      expect(() => requireSlack(config, { receiver: d === o.bot(m) })).not.toThrow();
       expect(parseYaml(text)).toMatchObject(minimal.config);
     }
   });

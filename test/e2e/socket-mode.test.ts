@@ -15,7 +15,8 @@ import { queryState } from '../harness/state-db.ts';
 let scenario: Scenario;
 
 beforeAll(async () => {
-  scenario = await startRgwScenario({ socketMode: true });
+  // no signing secret: in Socket Mode nothing arrives over HTTP to check
+  scenario = await startRgwScenario({ socketMode: true, env: { SLACK_SIGNING_SECRET: '' } });
   await scenario.startBot();
   await scenario.slack.waitFor(() => openConnections().length > 0, {
     timeoutMs: 15_000,
