@@ -14,6 +14,7 @@ import { toBoltLogger } from './bolt-logger.ts';
 import { registerPachCommand } from './commands/pach.ts';
 import type { BotDeps, ScheduleDeps } from './deps.ts';
 import { SlackReporter } from './reporter.ts';
+import { createSocketReceiver } from './socket-receiver.ts';
 import { registerRestoreForm } from './views/restore-submit.ts';
 
 export interface SlackAppOptions {
@@ -39,30 +40,38 @@ export interface SlackAppOptions {
 export function createSlackApp(options: SlackAppOptions): { app: App; deps: BotDeps } {
   const { config, log } = options;
   const { slackAppToken, slackApiUrl, port } = config.runtime;
+  const routes: CustomRoute[] = [
+    { path: '/healthz', method: 'GET', handler: (_req, res) => res.writeHead(200).end('ok') },
+    {
+      path: '/readyz',
+      method: 'GET',
+      handler: (_req, res) => {
+        void readiness().then((why) =>
+          res.writeHead(why ? 503 : 200).end(why ? `not ready: ${why}` : 'ready'),
+        );
+      },
+    },
+    ...(options.routes ?? []),
+  ];
+  const socket = slackAppToken
+    ? createSocketReceiver({ appToken: slackAppToken, port, routes, slackApiUrl, log })
+    : undefined;
+  /** Why the bot is not ready (undefined when it is). */
+  const readiness = async () => {
+    if (socket && !socket.connected()) return 'the Slack socket is not connected';
+    const ready = await options.isReady().catch(() => false);
+    return ready ? undefined : 'the state database or Redis does not answer';
+  };
   const app = new App({
     token: options.botToken,
-    signingSecret: options.signingSecret,
-    appToken: slackAppToken,
-    socketMode: Boolean(slackAppToken),
-    port,
+    // Socket Mode: the receiver is ours (readiness follows its socket); HTTP: Bolt's, with the routes
+    ...(socket
+      ? { receiver: socket.receiver, socketMode: true }
+      : { signingSecret: options.signingSecret, port, customRoutes: routes }),
     // Bolt's conversation store keeps state per conversation for every event; nothing here reads it.
     convoStore: false,
     logger: toBoltLogger(log.child({ component: 'bolt' })),
     clientOptions: slackApiUrl ? { slackApiUrl } : undefined,
-    customRoutes: [
-      { path: '/healthz', method: 'GET', handler: (_req, res) => res.writeHead(200).end('ok') },
-      {
-        path: '/readyz',
-        method: 'GET',
-        handler: (_req, res) => {
-          options.isReady().then(
-            (ready) => res.writeHead(ready ? 200 : 503).end(ready ? 'ready' : 'not ready'),
-            () => res.writeHead(503).end('not ready'),
-          );
-        },
-      },
-      ...(options.routes ?? []),
-    ],
   });
   const reporter = new SlackReporter({
     client: app.client,

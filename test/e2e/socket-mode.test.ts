@@ -163,6 +163,38 @@ test('a signed slash command POSTed to PORT is not handled: only the custom rout
   expect(scenario.slack.socket.envelopes).toHaveLength(envelopes);
 });
 
+test("/readyz says not ready while the socket is down (Slack's disconnect), ready once Bolt has reconnected", async () => {
+  const readyz = async () => {
+    const response = await fetch(`${scenario.bot!.url}/readyz`);
+    return `${response.status} ${await response.text()}`;
+  };
+  const [first] = openConnections();
+  scenario.slack.socket.disconnect('refresh_requested');
+  const down = await scenario.slack.waitFor(
+    async () => {
+      const answer = await readyz();
+      return answer.startsWith('503') ? answer : undefined;
+    },
+    { what: '/readyz to say not ready' },
+  );
+  expect(down).toBe('503 not ready: the Slack socket is not connected');
+  await scenario.slack.waitFor(() => openConnections().some((c) => c !== first), {
+    timeoutMs: 20_000,
+    what: 'the bot to reconnect',
+  });
+  await scenario.slack.waitFor(async () => (await readyz()) === '200 ready', {
+    what: '/readyz to say ready',
+  });
+  // and commands reach it again, on the new socket
+  const ack = await scenario.slack.socket.command({
+    userId: USERS.requester,
+    channelId: CHANNELS.ops,
+    text: 'help',
+  });
+  expectAckOfLastEnvelope(ack, 'slash_commands');
+  expect(scenario.bot!.log()).toMatch(/Slack socket down; Bolt reconnects/);
+});
+
 test('on SIGTERM the bot exits 0 after closing its socket with a close frame (1000), not dropping it', async () => {
   const [connection] = openConnections();
   expect(await scenario.bot!.stop()).toBe(0);
