@@ -19,17 +19,34 @@ export interface SenderInput {
   burst: boolean;
 }
 
+/** One request's times: from the send call, and from its last byte being handed to the kernel. */
+export interface SentRequest {
+  kind: SignedRequest['kind'];
+  /** From `request()` to the whole response: includes the sender's own queue of connects and writes. */
+  ms: number;
+  /** From the request being written out (its 'finish') to the whole response: the bot's side alone. */
+  sentMs: number;
+  status: number;
+}
+
 export interface SenderResult {
-  ms: { kind: SignedRequest['kind']; ms: number; status: number }[];
+  ms: SentRequest[];
 }
 
 function send(agent: Agent, url: URL, signed: SignedRequest) {
-  return new Promise<{ kind: SignedRequest['kind']; ms: number; status: number }>((resolve) => {
+  return new Promise<SentRequest>((resolve) => {
     const started = performance.now();
-    const done = (status: number) => resolve({ kind: signed.kind, ms: performance.now() - started, status });
+    let sent = Number.NaN;
+    const done = (status: number) => {
+      const now = performance.now();
+      resolve({ kind: signed.kind, ms: now - started, sentMs: now - sent, status });
+    };
     const req = request(url, { method: 'POST', agent, headers: signed.headers }, (res) => {
       res.resume();
       res.on('end', () => done(res.statusCode ?? 0));
+    });
+    req.on('finish', () => {
+      sent = performance.now();
     });
     req.on('error', () => done(0));
     req.end(signed.body);

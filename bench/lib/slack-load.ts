@@ -14,6 +14,8 @@ import type { SenderInput, SenderResult, SignedRequest } from '../slack-sender-c
 export interface Burst {
   commands: number[];
   clicks: number[];
+  /** Every request's time from its last byte sent to the ack (without the sender's own queue). */
+  sent: number[];
   failures: string[];
 }
 
@@ -117,6 +119,7 @@ async function fire(
   return {
     commands: ms.filter((m) => m.kind === 'command').map((m) => m.ms),
     clicks: ms.filter((m) => m.kind === 'click').map((m) => m.ms),
+    sent: ms.map((m) => m.sentMs),
     failures: ms.filter((m) => m.status !== 200).map((m) => `${m.kind}: HTTP ${m.status}`),
   };
 }
