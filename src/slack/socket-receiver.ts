@@ -1,3 +1,4 @@
+import { createServer, type Server } from 'node:http';
 import { type CustomRoute, SocketModeReceiver } from '@slack/bolt';
 import type { Logger } from '../log.ts';
 import { toBoltLogger } from './bolt-logger.ts';
@@ -10,10 +11,53 @@ export interface SocketReceiver {
 }
 
 /**
+ * Bolt's Socket Mode receiver, with `routes` (`/healthz`, `/readyz`, `/metrics`) on `port` served by a
+ * server of ours: Bolt's own listens without an error handler, so a port in use crashed the process
+ * with a stack trace; here `start()` fails with the port named, as Bolt's HTTP receiver does.
+ */
+class RoutedSocketModeReceiver extends SocketModeReceiver {
+  private readonly server: Server;
+  private readonly port: number;
+
+  constructor(
+    options: ConstructorParameters<typeof SocketModeReceiver>[0] & { port: number; routes: CustomRoute[] },
+  ) {
+    const { port, routes, ...bolt } = options;
+    super(bolt);
+    this.port = port;
+    this.server = createServer((req, res) => {
+      const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+      const route = routes.find((r) => r.path === path && [r.method].flat().includes(req.method ?? 'GET'));
+      if (route) route.handler(req, res);
+      else res.writeHead(404).end();
+    });
+  }
+
+  override async start(): Promise<Awaited<ReturnType<SocketModeReceiver['start']>>> {
+    await new Promise<void>((resolve, reject) => {
+      const failed = (error: Error) =>
+        reject(
+          new Error(`cannot serve /healthz, /readyz and /metrics on port ${this.port}: ${error.message}`),
+        );
+      this.server.once('error', failed);
+      this.server.listen(this.port, () => {
+        this.server.off('error', failed);
+        resolve();
+      });
+    });
+    return super.start();
+  }
+
+  override async stop(): Promise<void> {
+    await super.stop();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+/**
  * The Socket Mode receiver, made here rather than inside Bolt so that readiness can follow its socket: a
  * bot whose socket is down (still connecting, or reconnecting after Slack's `disconnect`) receives no
  * command, and `/readyz` says so; a rolling update then keeps the old pod until the new one is connected.
- * `routes` (`/healthz`, `/readyz`, `/metrics`) are served on `port` as in HTTP mode.
  */
 export function createSocketReceiver(options: {
   appToken: string;
@@ -23,12 +67,12 @@ export function createSocketReceiver(options: {
   log: Logger;
 }): SocketReceiver {
   const log = options.log.child({ component: 'socket-mode' });
-  const receiver = new SocketModeReceiver({
+  const receiver = new RoutedSocketModeReceiver({
     appToken: options.appToken,
     logger: toBoltLogger(log),
-    customRoutes: options.routes,
+    port: options.port,
+    routes: options.routes,
     installerOptions: {
-      port: options.port,
       clientOptions: options.slackApiUrl ? { slackApiUrl: options.slackApiUrl } : undefined,
     },
   });

@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WebClient } from '@slack/web-api';
+import { execa } from 'execa';
 import { parseExposition } from '../harness/prom-text.ts';
 import { CHANNELS, type Scenario, startRgwScenario, USERS } from '../harness/scenario.ts';
 import type { EphemeralMessage, SocketAck } from '../harness/slack/slack-standin.ts';
@@ -21,6 +22,10 @@ beforeAll(async () => {
   await scenario.slack.waitFor(() => openConnections().length > 0, {
     timeoutMs: 15_000,
     what: `the bot to connect over Socket Mode; its log:\n${scenario.bot!.log().slice(-2000)}`,
+  });
+  // app.start() resolves (and the bot logs that it started) once Slack's hello has arrived
+  await scenario.slack.waitFor(() => /"msg":"bot started"/.test(scenario.bot!.log()), {
+    what: 'the bot to log that it started',
   });
 }, 120_000);
 
@@ -193,6 +198,23 @@ test("/readyz says not ready while the socket is down (Slack's disconnect), read
   });
   expectAckOfLastEnvelope(ack, 'slash_commands');
   expect(scenario.bot!.log()).toMatch(/Slack socket down; Bolt reconnects/);
+});
+
+test('a second bot on a port already in use exits 1 naming the port, without a stack trace', async () => {
+  const port = new URL(scenario.bot!.url).port;
+  const second = await execa(process.execPath, [new URL('../../src/bot.ts', import.meta.url).pathname], {
+    env: { ...scenario.env, SLACK_SIGNING_SECRET: '', PORT: port },
+    reject: false,
+    timeout: 30_000,
+  });
+  expect(second.exitCode).toBe(1);
+  expect(second.stderr).toContain(
+    `pachops-bot: cannot serve /healthz, /readyz and /metrics on port ${port}: listen EADDRINUSE`,
+  );
+  expect(second.stderr).not.toMatch(/\n\s+at /);
+  // the first bot still answers, on its one socket
+  expect(openConnections()).toHaveLength(1);
+  expect((await fetch(`${scenario.bot!.url}/healthz`)).status).toBe(200);
 });
 
 test('on SIGTERM the bot exits 0 after closing its socket with a close frame (1000), not dropping it', async () => {
