@@ -77,7 +77,7 @@ const PostgresSchema = z
         z
           .string()
           .regex(
-            /^(\d|(none|gzip|lz4|zstd)(:[a-z0-9=]+)?)$/,
+            /^(\d|none|(gzip|lz4|zstd)(:(level=)?\d{1,2})?)$/,
             'a gzip level 0–9 or METHOD[:LEVEL] (gzip, lz4, zstd, none)',
           ),
       ])

@@ -43,6 +43,29 @@ export async function readServerVersion(
 }
 
 /**
+ * What a dump of `database` will run with, checked before anything happens: the credentials work, pg_dump
+ * is there and at least the server's major version, and it knows the configured compression. The
+ * backup's plan runs it before the cluster is paused, so that a bad setting refuses the backup rather
+ * than failing it with the cluster down. Permanent errors name the fix.
+ */
+export async function checkDumpTools(
+  target: PostgresTarget,
+  database: string,
+  pgBin: string,
+): Promise<{
+  server: { num: number; text: string };
+  tool: { major: number; version: string };
+  compression: string;
+}> {
+  const [server, tool] = await Promise.all([
+    readServerVersion(target, database),
+    pgToolMajor('pg_dump', pgBin),
+  ]);
+  checkDumpCompatible(tool, server.num, pgBin);
+  return { server, tool, compression: dumpCompression(target, tool) };
+}
+
+/**
  * `pg_dump -Fc` of one database, streamed straight into the backup bucket (no local disk) while its
  * sha256 and size are computed. If pg_dump fails, the upload is aborted: a partial dump is never stored.
  * With `encryptWith`, the dump is encrypted on the way (src/crypto/dump-cipher.ts); memory stays flat.
@@ -60,12 +83,7 @@ export async function dumpDatabase(input: {
 }): Promise<DumpResult> {
   const { target, database, pgBin } = input;
   const started = Date.now();
-  const [server, tool] = await Promise.all([
-    readServerVersion(target, database),
-    pgToolMajor('pg_dump', pgBin),
-  ]);
-  checkDumpCompatible(tool, server.num, pgBin);
-  const compression = dumpCompression(target, tool);
+  const { server, tool, compression } = await checkDumpTools(target, database, pgBin);
 
   const hash = createHash('sha256');
   let bytes = 0;
@@ -107,7 +125,8 @@ export async function dumpDatabase(input: {
         .slice(-3)
         .join(' ');
       const error = new PachopsError('PG_DUMP_FAILED', `pg_dump of ${database} failed: ${reason}`, {
-        permanent: /authentication|does not exist|permission/i.test(reason),
+        // a compression spec pg_dump rejects (or was built without) fails the same way every time
+        permanent: /authentication|does not exist|permission|compression/i.test(reason),
       });
       sealer?.destroy(error);
       body.destroy(error);
@@ -138,7 +157,7 @@ export async function dumpDatabase(input: {
 }
 
 /** The `--compress` value for `target`; a method name needs pg_dump 16 (15 knows gzip levels only). */
-function dumpCompression(target: PostgresTarget, tool: { major: number; version: string }): string {
+export function dumpCompression(target: PostgresTarget, tool: { major: number; version: string }): string {
   const compression = String(target.dumpCompression ?? DEFAULT_DUMP_COMPRESSION);
   if (/^\d$/.test(compression) || tool.major >= 16) return compression;
   throw new PachopsError(

@@ -36,7 +36,11 @@ test('postgres.dumpCompression: a gzip level or METHOD[:LEVEL]; anything else is
   expect(parseConfig(withCompression('"6"'), { PG_PW: 's' }).clusters.prod.postgres.dumpCompression).toBe(
     '6',
   );
-  for (const bad of ['10', '-1', 'brotli', '"6; rm -rf /"']) {
+  for (const good of ['zstd', 'lz4:3', 'zstd:level=19', 'none'])
+    expect(parseConfig(withCompression(good), { PG_PW: 's' }).clusters.prod.postgres.dumpCompression).toBe(
+      good,
+    );
+  for (const bad of ['10', '-1', 'brotli', 'none:5', 'gzip:level=x', '"6; rm -rf /"']) {
     expect(() => parseConfig(withCompression(bad), { PG_PW: 's' })).toThrow(
       /clusters\.prod\.postgres\.dumpCompression/,
     );

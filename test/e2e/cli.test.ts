@@ -3,9 +3,10 @@
  * database and buckets, approvals given by --yes, exit codes a script can rely on.
  */
 import { execFile } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { requestBackup, waitForFinish, waitForPrompt } from '../harness/drive.ts';
 import { type Scenario, startScenario, USERS } from '../harness/scenario.ts';
 import { stackEnv } from '../harness/stack-env.ts';
@@ -55,6 +56,27 @@ test('a bad configuration exits 2 naming the key', async () => {
   expect(result.code).toBe(2);
   expect(result.stderr).toMatch(/slack\.approvers\.0/);
   expect(result.stderr).toMatch(/stateDatabase/);
+});
+
+test('a pg_dump that cannot run refuses the backup at its plan: the cluster is never paused', async () => {
+  // tools.pgBin naming a folder without pg_dump: found by the plan, not by the dump with the cluster down
+  const config = parseYaml(readFileSync(scenario.configPath, 'utf8'));
+  const empty = join(scenario.dir, 'no-pg-tools');
+  mkdirSync(empty, { recursive: true });
+  config.tools.pgBin = empty;
+  const path = join(scenario.dir, 'no-pg-dump.yaml');
+  writeFileSync(path, toYaml(config));
+  const result = await pachops(['backup', '--cluster', 'prod', '--yes'], {
+    ...scenario.env,
+    PACHOPS_CONFIG: path,
+    LOG_LEVEL: 'warn',
+  });
+  expect(result.code).toBe(1);
+  expect(result.stdout).toContain(`cannot run ${empty}/pg_dump`);
+  expect(result.stdout).toMatch(/backup prod-\S+ refused: nothing was changed/);
+  expect(result.stdout).not.toMatch(/pause +(started|✓)/);
+  expect(scenario.kube.getDeployment('pachd')?.spec.replicas).toBe(1);
+  expect(result.stderr).not.toMatch(/\n\s+at /); // a refusal, not a stack trace
 });
 
 test('backup --yes runs every phase, then list, show and verify agree', async () => {

@@ -314,32 +314,6 @@ test('postgres.dumpCompression is pg_dump’s --compress: level 0 stores the tex
     expect((await checkDump(backup, result.key, '')).sha256).toBe(result.sha256);
 });
 
-test('a compression method that pg_dump 15 does not know is refused before anything is stored', async () => {
-  const pgBin = pgBinWith(
-    'fifteen',
-    `#!/bin/sh
-if [ "$1" = "--version" ]; then echo "pg_dump (PostgreSQL) 15.4"; exit 0; fi
-exec /usr/bin/pg_dump "$@"
-`,
-  );
-  const key = dumpKey('dump-test-20260101t000000z-zstd', dexDb);
-  const error = await dumpDatabase({
-    target: { ...target, dumpCompression: 'zstd' },
-    database: dexDb,
-    pgBin,
-    bucket: backup,
-    key,
-  }).catch((e: unknown) => e);
-  expect(error).toBeInstanceOf(PachopsError);
-  expect((error as PachopsError).code).toBe('PG_DUMP_COMPRESSION');
-  expect((error as PachopsError).permanent).toBe(true);
-  expect((error as PachopsError).message).toMatch(
-    /pg_dump 15\.4 knows gzip levels 0–9 only, not dumpCompression zstd/,
-  );
-  expect(await keysInBucket()).not.toContain(key);
-  expect(await pendingUploads(key)).toBe(0);
-});
-
 test('a wrong password fails clearly and permanently, without the password in the error', async () => {
   const wrong = `wrong-${randomBytes(8).toString('hex')}`;
   const key = dumpKey('dump-test-20260101t000000z-wpwd', db);

@@ -1,5 +1,6 @@
 import { formatBytes, formatCount } from '../../../src/format.ts';
 import { backupDatabases } from '../../../src/operations/phase-info.ts';
+import { checkDumpTools } from '../../../src/postgres/dump.ts';
 import { databaseSizes } from '../../../src/postgres/inspect.ts';
 import { listObjects } from '../../../src/storage/listing.ts';
 import type { Phase } from '../types.ts';
@@ -7,8 +8,10 @@ import type { Phase } from '../types.ts';
 /** Estimates what the backup will move: database sizes and the source bucket's objects. Read-only. */
 export const planPhase: Phase = {
   name: 'plan',
-  async run({ operation, cluster, services, saveState, progress }) {
+  async run({ operation, cluster, config, services, saveState, progress }) {
     const names = backupDatabases(cluster, operation);
+    // pg_dump and its settings are checked now, while refusing leaves the cluster running
+    const dump = await checkDumpTools(cluster.postgres, names[0]!, config.tools.pgBin);
     const databases = await databaseSizes(cluster.postgres, names);
     let objects = 0;
     let objectBytes = 0;
@@ -21,7 +24,7 @@ export const planPhase: Phase = {
     await saveState({ plan: { databases, objects, objectBytes } });
     const dbText = databases.map((d) => `${d.name} ${formatBytes(d.bytes)}`).join(', ');
     return {
-      summary: `databases ${dbText}; bucket ${services.source.name}: ${formatCount(objects)} objects, ${formatBytes(objectBytes)}`,
+      summary: `databases ${dbText} (pg_dump ${dump.tool.version}, --compress=${dump.compression}); bucket ${services.source.name}: ${formatCount(objects)} objects, ${formatBytes(objectBytes)}`,
     };
   },
 };
