@@ -78,9 +78,10 @@ app.kubernetes.io/part-of: pachops
 {{- define "pachops.secretVars" -}}
 {{- $vars := list "SLACK_BOT_TOKEN" }}
 {{- if eq .component "bot" }}
-{{- $vars = append $vars "SLACK_SIGNING_SECRET" }}
 {{- if .root.Values.slack.socketMode }}
 {{- $vars = append $vars "SLACK_APP_TOKEN" }}
+{{- else }}
+{{- $vars = append $vars "SLACK_SIGNING_SECRET" }}
 {{- end }}
 {{- end }}
 {{- $fromConfig := include "pachops.configSecretVars" .root.Values.config | splitList "\n" | compact | uniq | sortAlpha }}
