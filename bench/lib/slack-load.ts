@@ -119,7 +119,8 @@ async function fire(
   return {
     commands: ms.filter((m) => m.kind === 'command').map((m) => m.ms),
     clicks: ms.filter((m) => m.kind === 'click').map((m) => m.ms),
-    sent: ms.map((m) => m.sentMs),
+    // a request that failed before it was written out has no sent time
+    sent: ms.map((m) => m.sentMs).filter(Number.isFinite),
     failures: ms.filter((m) => m.status !== 200).map((m) => `${m.kind}: HTTP ${m.status}`),
   };
 }

@@ -45,7 +45,12 @@ class RoutedSocketModeReceiver extends SocketModeReceiver {
         resolve();
       });
     });
-    return super.start();
+    try {
+      return await super.start();
+    } catch (error) {
+      this.server.close(); // Slack refused the socket: the bot stops, and its port with it
+      throw error;
+    }
   }
 
   override async stop(): Promise<void> {
@@ -77,15 +82,19 @@ export function createSocketReceiver(options: {
     },
   });
   let connected = false;
+  let stopping = false;
   receiver.client.on('connected', () => {
     connected = true;
     log.info('Slack socket connected');
   });
+  // only the bot's own stop disconnects on purpose; any other loss is Bolt's to reconnect
+  receiver.client.on('disconnecting', () => {
+    stopping = true;
+  });
   const down = (state: string) => () => {
-    if (connected) log.warn({ state }, 'Slack socket down; Bolt reconnects');
+    if (connected && !stopping) log.warn({ state }, 'Slack socket down; Bolt reconnects');
     connected = false;
   };
-  for (const state of ['close', 'disconnecting', 'disconnected', 'reconnecting'])
-    receiver.client.on(state, down(state));
+  for (const state of ['close', 'disconnected', 'reconnecting']) receiver.client.on(state, down(state));
   return { receiver, connected: () => connected };
 }

@@ -44,12 +44,11 @@ async function nextEphemeral(userId: string, action: () => Promise<unknown>): Pr
   });
 }
 
-/** The ack is for the envelope just sent, and came within Slack's 3 s. */
+/** The ack is for the envelope just sent (the stand-in fails an envelope not acked within Slack's 3 s). */
 function expectAckOfLastEnvelope(ack: SocketAck | undefined, type: string): void {
   const envelope = scenario.slack.socket.envelopes.at(-1)!;
   expect(envelope.type).toBe(type);
   expect(ack?.envelopeId).toBe(envelope.envelope_id);
-  expect(ack!.ms).toBeLessThan(3000);
 }
 
 test('the bot connects with its app-level token, over one socket, and logs no token', async () => {
