@@ -7,7 +7,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { clickReply, commandReply, requestBackup } from '../harness/drive.ts';
 import { pachops, submitRestoreForm } from '../harness/restore-helpers.ts';
-import { APPROVER_GROUP, CHANNELS, type Scenario, startRgwScenario, USERS } from '../harness/scenario.ts';
+import {
+  APPROVER_GROUP,
+  CHANNELS,
+  type Scenario,
+  STAGING_SLACK,
+  startRgwScenario,
+  USERS,
+} from '../harness/scenario.ts';
 import type { SlackMessage } from '../harness/slack/slack-standin.ts';
 import { queryState } from '../harness/state-db.ts';
 
@@ -20,13 +27,7 @@ let scenario: Scenario;
 beforeAll(async () => {
   scenario = await startRgwScenario({
     objects: 20,
-    clusterSlack: {
-      staging: {
-        opsChannels: [CHANNELS.stagingOps],
-        announceChannels: [CHANNELS.stagingUsers],
-        approvers: [USERS.stagingApprover],
-      },
-    },
+    clusterSlack: { staging: STAGING_SLACK },
   });
   await scenario.startBot();
   await scenario.startWorker();

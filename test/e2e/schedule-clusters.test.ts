@@ -8,7 +8,7 @@
  * ahead, so the test waits for nothing else.
  */
 import { PHASE_TITLES } from '../harness/drive.ts';
-import { CHANNELS, type Scenario, startRgwScenario, USERS } from '../harness/scenario.ts';
+import { CHANNELS, type Scenario, STAGING_SLACK, startRgwScenario, USERS } from '../harness/scenario.ts';
 import type { SlackMessage } from '../harness/slack/slack-standin.ts';
 import { queryState } from '../harness/state-db.ts';
 
@@ -23,13 +23,7 @@ beforeAll(async () => {
     // Notices 10 s ahead of each occurrence; one more than 10 s late counts as missed. Margins of seconds
     // on a loaded two-core machine: the commands, the notice job and the deletion below each take some.
     schedules: { noticeLeadMinutes: [LEAD_SECONDS / 60], missedGraceMinutes: 10 / 60 },
-    clusterSlack: {
-      staging: {
-        opsChannels: [CHANNELS.stagingOps],
-        announceChannels: [CHANNELS.stagingUsers],
-        approvers: [USERS.stagingApprover],
-      },
-    },
+    clusterSlack: { staging: STAGING_SLACK },
   });
   await scenario.startBot();
   await scenario.startWorker();

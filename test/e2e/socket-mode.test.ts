@@ -81,33 +81,27 @@ test('PORT answers /healthz, /readyz and /metrics (Prometheus text with pachops 
   expect(exposition.value('pachops_last_complete_backup_timestamp_seconds', { cluster: 'prod' })).toBe(0);
 });
 
-test('/pach help as an envelope is acked at once, and its answer reaches only the one who typed it', async () => {
+/** `/pach <text>` from the requester in the ops channel, over the socket: its ack and the answer they see. */
+async function commandOverSocket(text: string): Promise<{ ack: SocketAck; answer: EphemeralMessage }> {
   let ack: SocketAck | undefined;
   const answer = await nextEphemeral(USERS.requester, async () => {
-    ack = await scenario.slack.socket.command({
-      userId: USERS.requester,
-      channelId: CHANNELS.ops,
-      text: 'help',
-    });
+    ack = await scenario.slack.socket.command({ userId: USERS.requester, channelId: CHANNELS.ops, text });
   });
   expectAckOfLastEnvelope(ack, 'slash_commands');
-  expect(ack!.payload).toEqual({});
+  return { ack: ack!, answer };
+}
+
+test('/pach help as an envelope is acked at once, and its answer reaches only the one who typed it', async () => {
+  const { ack, answer } = await commandOverSocket('help');
+  expect(ack.payload).toEqual({});
   expect(answer).toMatchObject({ channel: CHANNELS.ops, via: 'response_url' });
   expect(answer.text).toMatch(/^\*pachops\* backs up Pachyderm/);
   expect(answer.text).toContain('`/pach status` — operations in progress');
 });
 
 test('a malformed command is refused in the ack payload itself', async () => {
-  let ack: SocketAck | undefined;
-  const answer = await nextEphemeral(USERS.requester, async () => {
-    ack = await scenario.slack.socket.command({
-      userId: USERS.requester,
-      channelId: CHANNELS.ops,
-      text: 'frobnicate',
-    });
-  });
-  expectAckOfLastEnvelope(ack, 'slash_commands');
-  expect(ack!.payload).toMatchObject({
+  const { ack, answer } = await commandOverSocket('frobnicate');
+  expect(ack.payload).toMatchObject({
     response_type: 'ephemeral',
     text: expect.stringMatching(/frobnicate/),
   });

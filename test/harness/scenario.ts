@@ -40,6 +40,12 @@ export const CHANNELS = {
   stagingUsers: 'C0STAGEUSERS',
 };
 export const APPROVER_GROUP = 'S0SRE';
+/** `clusterSlack.staging` for a second cluster with its own ops and users' channels and its own approver. */
+export const STAGING_SLACK = {
+  opsChannels: [CHANNELS.stagingOps],
+  announceChannels: [CHANNELS.stagingUsers],
+  approvers: [USERS.stagingApprover],
+};
 const REPO = new URL('../..', import.meta.url).pathname;
 
 export interface ScenarioOptions {
