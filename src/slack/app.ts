@@ -13,6 +13,7 @@ import { createClusterRoles } from './approvers.ts';
 import { toBoltLogger } from './bolt-logger.ts';
 import { registerPachCommand } from './commands/pach.ts';
 import type { BotDeps, ScheduleDeps } from './deps.ts';
+import { healthRoutes } from './health-routes.ts';
 import { SlackReporter } from './reporter.ts';
 import { createSocketReceiver } from './socket-receiver.ts';
 import { registerRestoreForm } from './views/restore-submit.ts';
@@ -40,24 +41,12 @@ export interface SlackAppOptions {
 export function createSlackApp(options: SlackAppOptions): { app: App; deps: BotDeps } {
   const { config, log } = options;
   const { slackAppToken, slackApiUrl, port } = config.runtime;
-  const routes: CustomRoute[] = [
-    { path: '/healthz', method: 'GET', handler: (_req, res) => res.writeHead(200).end('ok') },
-    {
-      path: '/readyz',
-      method: 'GET',
-      handler: (_req, res) => {
-        void readiness().then((why) =>
-          res.writeHead(why ? 503 : 200).end(why ? `not ready: ${why}` : 'ready'),
-        );
-      },
-    },
-    ...(options.routes ?? []),
-  ];
+  // ready: the state database and Redis answer, and in Socket Mode the socket to Slack is up
+  const routes = [...healthRoutes(() => whyNotReady()), ...(options.routes ?? [])];
   const socket = slackAppToken
     ? createSocketReceiver({ appToken: slackAppToken, port, routes, slackApiUrl, log })
     : undefined;
-  /** Why the bot is not ready (undefined when it is). */
-  const readiness = async () => {
+  const whyNotReady = async () => {
     if (socket && !socket.connected()) return 'the Slack socket is not connected';
     const ready = await options.isReady().catch(() => false);
     return ready ? undefined : 'the state database or Redis does not answer';
