@@ -96,8 +96,9 @@ export class ConsoleReporter implements Reporter {
     this.line(`${phase.padEnd(7)} waits for approval in Slack (operation ${operation.id})`);
   }
 
+  /** Slack's markup for a terminal: a mention as the user id, no leading emoji shortcode. */
   async notice(_operation: Operation, text: string): Promise<void> {
-    this.line(text.replace(/<@(\w+)>/g, '$1'));
+    this.line(text.replace(/^:[a-z0-9_+-]+: /, '').replace(/<@(\w+)>/g, '$1'));
   }
 
   async alert(operation: Operation, text: string): Promise<void> {

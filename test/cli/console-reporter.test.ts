@@ -114,3 +114,10 @@ test('an aborted phase says who stopped it and where, with the ways out', async 
     /mirror {2}✗ aborted by U0APPROVER \(last progress: 4,200 of 10,000 objects copied\)\n.*THE CLUSTER IS PAUSED\. Retry: pachops retry op-1/,
   );
 });
+
+test('a notice reads as plain text: no emoji shortcode in front, mentions as user ids', async () => {
+  const { console, output } = reporter({ tty: false });
+  await console.notice(operation, ':no_entry: refused by <@U0APPROVER>: see :warning: above');
+  expect(output()).toMatch(/refused by U0APPROVER: see :warning: above\n$/);
+  expect(output()).not.toContain(':no_entry:');
+});
