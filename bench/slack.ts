@@ -16,6 +16,7 @@ import { makeS3Client } from '../test/harness/s3-client.ts';
 import { type Scenario, startScenario, USERS } from '../test/harness/scenario.ts';
 import { guardStack, type Stack, startStack, stopStack } from '../test/harness/stack.ts';
 import { note, timed } from './lib/log.ts';
+import { PRODUCT_NODE_OPTIONS } from './lib/node-env.ts';
 import { type SchedTimes, withSchedTimes } from './lib/sched.ts';
 import { seedChunks } from './lib/seed.ts';
 import { type Burst, fireBurst, fireOneByOne } from './lib/slack-load.ts';
@@ -153,9 +154,12 @@ async function main(): Promise<void> {
       postgres: stack.postgres,
       s3: stack.rgw!,
       objects: 40,
-      env: process.env.BENCH_BOT_PROF
-        ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.BENCH_BOT_PROF}` }
-        : undefined,
+      // the bot and the worker as deployed (the image's NODE_OPTIONS), not the tests' options
+      env: {
+        NODE_OPTIONS: process.env.BENCH_BOT_PROF
+          ? `${PRODUCT_NODE_OPTIONS} --cpu-prof --cpu-prof-dir=${process.env.BENCH_BOT_PROF}`
+          : PRODUCT_NODE_OPTIONS,
+      },
     });
     const client = makeS3Client(stack.rgw!);
     try {
