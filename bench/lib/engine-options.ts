@@ -3,7 +3,7 @@
  * knobs (`concurrency`, `listConcurrency`, `multipartThreshold`, `partSize`), so a change there is
  * wired here alone.
  */
-import { MirrorSchema } from '../../src/config/schema.ts';
+import { MirrorSchema } from '../../src/config/mirror-schema.ts';
 import type { MirrorTuning } from '../../src/storage/mirror/mirror-bucket.ts';
 
 export { mirrorBucket } from '../../src/storage/mirror/mirror-bucket.ts';
