@@ -101,7 +101,7 @@ describe('with an existingSecret and a config (HTTP mode)', () => {
   });
 
   test("the bot's probes ask the paths the bot serves, on the port it listens on", () => {
-    const served = [...read('src/slack/app.ts').matchAll(/path: '([^']+)',\s*method: 'GET'/g)].map(
+    const served = [...read('src/slack/health-routes.ts').matchAll(/path: '([^']+)',\s*method: 'GET'/g)].map(
       (x) => x[1],
     );
     const c = o.container(o.bot(m));
