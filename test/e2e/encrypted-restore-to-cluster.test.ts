@@ -40,7 +40,7 @@ let backupOutput: string;
 /** staging's own PostgreSQL user: whoever creates the restored databases. */
 let stagingRole: string;
 /** Config files: staging with its own dump key, and staging with none. */
-const configs = { stagingKey: '', stagingPlain: '' };
+const configs = { stagingKey: '', stagingPlain: '', prodPlain: '' };
 /** Row counts per source database, as the (decrypted) dump holds them. */
 const dumped: Record<string, Record<string, number>> = {};
 
@@ -71,7 +71,11 @@ const sourceDbs = () => [scenario.names.pachyderm, scenario.names.dex];
  * The scenario's config with a second cluster, staging: the same installation, but its own PostgreSQL
  * user (and password variable), buckets and, when `keyEnv` is given, its own dump key.
  */
-async function writeTwoClusterConfig(file: string, keyEnv?: string): Promise<string> {
+async function writeTwoClusterConfig(
+  file: string,
+  keyEnv?: string,
+  options: { prodWithoutKey?: boolean } = {},
+): Promise<string> {
   const config = parseYaml(await readFile(scenario.configPath, 'utf8'));
   const prod = config.clusters.prod;
   const id = scenarioId(scenario);
@@ -91,6 +95,7 @@ async function writeTwoClusterConfig(file: string, keyEnv?: string): Promise<str
       ...(keyEnv ? { encryption: { keyEnv } } : {}),
     },
   };
+  if (options.prodWithoutKey) config.clusters.prod.backup = backup; // as if encryption were switched off since
   const path = join(scenario.dir, file);
   await writeFile(path, stringify(config));
   return path;
@@ -140,6 +145,9 @@ beforeAll(async () => {
   scenario.env.STAGING_PG_PASSWORD = stagingPassword;
   configs.stagingKey = await writeTwoClusterConfig('two-clusters-staging-key.yaml', STAGING_KEY_ENV);
   configs.stagingPlain = await writeTwoClusterConfig('two-clusters-staging-plain.yaml');
+  configs.prodPlain = await writeTwoClusterConfig('two-clusters-prod-plain.yaml', STAGING_KEY_ENV, {
+    prodWithoutKey: true,
+  });
 
   const backup = await run(configs.stagingKey, {}, ['backup', '--cluster', 'prod', '--yes']);
   backupOutput = backup.stdout + backup.stderr;
@@ -173,6 +181,22 @@ test("with prod's variable unset, the restore stops at start-up naming it, and n
   expectNoKeys(result.stdout + result.stderr);
   expect(await snapshot(scenario)).toEqual(before);
 });
+
+test("with prod's encryption since removed from the config, the restore is refused naming what to set", async () => {
+  const before = await snapshot(scenario);
+  const result = await restoreToStaging(configs.prodPlain, {}, 'r4');
+  const output = result.stdout + result.stderr;
+  expect(output).toMatch(
+    new RegExp(
+      `is encrypted \\(key fingerprint ${prodKey.fingerprint}\\) and clusters\\.prod\\.backup\\.encryption names no key`,
+    ),
+  );
+  expect(result.stdout).toContain(`restore of staging from ${backupId} refused: nothing was changed`);
+  expect(output).not.toMatch(/restore-databases/);
+  expect(result.code).toBe(1);
+  expectNoKeys(output);
+  expect(await snapshot(scenario)).toEqual(before);
+}, 60_000);
 
 test("with staging's key in prod's variable, the restore is refused before anything of staging exists", async () => {
   const before = await snapshot(scenario);
