@@ -18,13 +18,21 @@ export interface SocketReceiver {
 class RoutedSocketModeReceiver extends SocketModeReceiver {
   private readonly server: Server;
   private readonly port: number;
+  private readonly paths: string;
+  private readonly log: Logger;
 
   constructor(
-    options: ConstructorParameters<typeof SocketModeReceiver>[0] & { port: number; routes: CustomRoute[] },
+    options: ConstructorParameters<typeof SocketModeReceiver>[0] & {
+      port: number;
+      routes: CustomRoute[];
+      log: Logger;
+    },
   ) {
-    const { port, routes, ...bolt } = options;
+    const { port, routes, log, ...bolt } = options;
     super(bolt);
     this.port = port;
+    this.paths = routes.map((route) => route.path).join(', ');
+    this.log = log;
     this.server = createServer((req, res) => {
       const path = new URL(req.url ?? '/', 'http://localhost').pathname;
       const route = routes.find((r) => r.path === path && [r.method].flat().includes(req.method ?? 'GET'));
@@ -36,12 +44,12 @@ class RoutedSocketModeReceiver extends SocketModeReceiver {
   override async start(): Promise<Awaited<ReturnType<SocketModeReceiver['start']>>> {
     await new Promise<void>((resolve, reject) => {
       const failed = (error: Error) =>
-        reject(
-          new Error(`cannot serve /healthz, /readyz and /metrics on port ${this.port}: ${error.message}`),
-        );
+        reject(new Error(`cannot serve ${this.paths} on port ${this.port}: ${error.message}`));
       this.server.once('error', failed);
       this.server.listen(this.port, () => {
         this.server.off('error', failed);
+        // once listening, a failure to accept is logged, not thrown out of the process
+        this.server.on('error', (error) => this.log.error({ err: error }, 'the probes’ HTTP server failed'));
         resolve();
       });
     });
@@ -75,6 +83,7 @@ export function createSocketReceiver(options: {
   const receiver = new RoutedSocketModeReceiver({
     appToken: options.appToken,
     logger: toBoltLogger(log),
+    log,
     port: options.port,
     routes: options.routes,
     installerOptions: {

@@ -202,7 +202,7 @@ test('a second bot on a port already in use exits 1 naming the port, without a s
   });
   expect(second.exitCode).toBe(1);
   expect(second.stderr).toContain(
-    `pachops-bot: cannot serve /healthz, /readyz and /metrics on port ${port}: listen EADDRINUSE`,
+    `pachops-bot: cannot serve /healthz, /readyz, /metrics on port ${port}: listen EADDRINUSE`,
   );
   expect(second.stderr).not.toMatch(/\n\s+at /);
   // the first bot still answers, on its one socket
