@@ -14,6 +14,8 @@ export interface KeyRange {
 }
 
 const HEX = '0123456789abcdef';
+/** Where Pachyderm stores its chunk objects (`chunk/<hex id>.<hex gen>`, PACHYDERM.md). */
+const CHUNK_PREFIX = 'chunk/';
 /** Top-level prefixes probed for size; a bucket with more is split at its largest few only. */
 const MAX_PROBED_PREFIXES = 32;
 
@@ -37,10 +39,15 @@ export interface PlanOptions {
  * of 20,000 keys in 17 ranges took 5.2 s and 304 MiB, one range of 10,000 took 1.3 s and 212 MiB).
  */
 export async function planKeyRanges(bucket: Bucket, options: PlanOptions = {}): Promise<KeyRange[]> {
+  const probe = (prefix: string) => holdsMoreThanAPage(bucket, options.always ? prefix : `${prefix}ff`);
+  // Pachyderm keeps its objects under chunk/: probe it while the top-level prefixes are listed, one round
+  // trip less before any mirror of its bucket starts (unused, and its failure ignored, in other buckets)
+  const chunkProbe = probe(CHUNK_PREFIX);
+  chunkProbe.catch(() => undefined);
   const prefixes = (await topLevelPrefixes(bucket)).filter((p) => p !== options.skipPrefix);
   const probed = prefixes.slice(0, MAX_PROBED_PREFIXES);
   const large = await Promise.all(
-    probed.map((prefix) => holdsMoreThanAPage(bucket, options.always ? prefix : `${prefix}ff`)),
+    probed.map((prefix) => (prefix === CHUNK_PREFIX ? chunkProbe : probe(prefix))),
   );
   const split = probed.filter((_, i) => large[i]);
   const digits = options.fine ? [...HEX].flatMap((a) => [...HEX].map((b) => a + b)) : [...HEX];
