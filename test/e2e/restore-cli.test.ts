@@ -3,9 +3,10 @@
  * codes a script can rely on. What it restores is compared with what the dump holds as pg_restore alone
  * reads it; `--no-deploy` must leave the running cluster and its Helm release alone.
  */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { parse as parseYaml, stringify as toYaml } from 'yaml';
+import { findPgBin } from '../harness/postgres.ts';
 import { countsInDump, pachops, rowCounts, snapshot } from '../harness/restore-helpers.ts';
 import { type Scenario, startRgwScenario } from '../harness/scenario.ts';
 import { queryState } from '../harness/state-db.ts';
@@ -115,6 +116,38 @@ test('restore --yes runs every phase, restores exactly what was dumped, and rede
   // The terminal names what runs: a restore, not a backup.
   expect(result.stdout.split('\n')[0]).toMatch(new RegExp(`restore of prod from ${backupId}`));
 }, 60_000);
+
+test('a safety backup that could not dump (no pg_dump in tools.pgBin) refuses the restore before the pause', async () => {
+  // pg_restore is there, pg_dump is not: the safety backup would have failed with the cluster paused
+  const tools = join(scenario.dir, 'pg-restore-only');
+  mkdirSync(tools, { recursive: true });
+  symlinkSync(join(findPgBin(), 'pg_restore'), join(tools, 'pg_restore'));
+  const config = parseYaml(readFileSync(scenario.configPath, 'utf8'));
+  config.tools.pgBin = tools;
+  const path = join(scenario.dir, 'pg-restore-only.yaml');
+  writeFileSync(path, toYaml(config));
+  const before = await snapshot(scenario);
+  const live = scenario.names.pachyderm;
+  const result = await pachops({ ...scenario, env: { ...scenario.env, PACHOPS_CONFIG: path } }, [
+    'restore',
+    backupId,
+    '--db',
+    `${live}=${live}`,
+    '--overwrite',
+    live,
+    '--db-suffix',
+    '_c4',
+    '--bucket',
+    bucket('c4'),
+    '--no-deploy',
+    '--yes',
+  ]);
+  expect(result.code).toBe(1);
+  expect(result.stdout).toContain(`cannot run ${tools}/pg_dump`);
+  expect(result.stdout).toMatch(/restore of prod from \S+ refused: nothing was changed/);
+  expect(result.stdout).not.toMatch(/pause +(started|✓)/);
+  expect(await snapshot(scenario)).toEqual(before);
+});
 
 test('replacing a live database without redeploying still pauses the cluster first, and resumes it', async () => {
   const live = scenario.names.pachyderm;

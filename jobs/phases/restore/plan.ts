@@ -2,6 +2,7 @@ import { versionFromImage } from '../../../src/cluster/helm-release.ts';
 import { PACHD } from '../../../src/cluster/scale.ts';
 import { PachopsError } from '../../../src/errors.ts';
 import { formatBytes, formatCount, formatDuration } from '../../../src/format.ts';
+import { checkDumpTools } from '../../../src/postgres/dump.ts';
 import { inspectDatabase, mayCreateDatabases, verifyDumpChecksum } from '../../../src/postgres/restore.ts';
 import { pgToolMajor } from '../../../src/postgres/tools.ts';
 import { inspectBucket } from '../../../src/storage/restore-objects.ts';
@@ -62,7 +63,11 @@ export const restorePlanPhase: Phase = {
 };
 
 async function checkTools(ctx: PhaseContext, r: RestoreContext): Promise<void> {
-  const tool = await pgToolMajor('pg_restore', ctx.config.tools.pgBin);
+  const { cluster, config } = ctx;
+  // the safety backup dumps the target while it is paused: its pg_dump and settings are checked now
+  if (r.restore.safetyBackup)
+    await checkDumpTools(cluster.postgres, cluster.postgres.databases[0]!, config.tools.pgBin);
+  const tool = await pgToolMajor('pg_restore', config.tools.pgBin);
   for (const dump of r.manifest.databases) {
     const dumped = Number(/^(\d+)/.exec(dump.pgDumpVersion.replace(/^\D+/, ''))?.[1] ?? 0);
     if (tool.major < dumped)
