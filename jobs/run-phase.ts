@@ -1,6 +1,7 @@
 import type { ClusterConfig } from '../src/config/load.ts';
 import { describeError, PachopsError } from '../src/errors.ts';
 import { type Logger, withLogContext } from '../src/log.ts';
+import { stopPhasesUnderWay } from '../src/operations/abort-phase.ts';
 import { AbortRequestStore } from '../src/operations/abort-requests.ts';
 import { advance, type FlowDeps, finishOperation } from '../src/operations/advance.ts';
 import { mention } from '../src/operations/approval-policy.ts';
@@ -10,6 +11,9 @@ import { PhaseAbortedError, watchForAbort } from './abort-watch.ts';
 import type { ShardFanOut } from './mirror-shards/fan-out.ts';
 import { phaseOf } from './phases/index.ts';
 import type { ClusterServices, PhaseContext, PhaseOutcome } from './phases/types.ts';
+
+/** How long a resume that ends the operation waits for the phases it asked to stop. */
+export const STOP_BEFORE_RESUME_MS = 60_000;
 
 export interface RunnerDeps extends FlowDeps {
   services: (cluster: ClusterConfig) => ClusterServices;
@@ -130,7 +134,7 @@ function phaseContext(
  */
 async function takeUp(deps: RunnerDeps, run: PhaseRun) {
   const { store, reporter } = deps;
-  const operation = await store.getOperation(run.operationId);
+  let operation = await store.getOperation(run.operationId);
   if (!operation)
     throw new PachopsError('OPERATION_UNKNOWN', `no operation ${run.operationId}`, { permanent: true });
   const record = await store.getPhase(operation.id, run.phase);
@@ -147,6 +151,15 @@ async function takeUp(deps: RunnerDeps, run: PhaseRun) {
       permanent: true,
     });
   const log = deps.log.child({ operationId: operation.id, phase: run.phase, attempt: run.attempt });
+  if (operation.state.endAfterResume) {
+    if (run.phase !== 'resume') {
+      // The operation ends with the resume: nothing else starts on the cluster (a retry, a late auto phase).
+      log.warn('the operation ends with the resume; phase not run');
+      await store.updatePhase(operation.id, run.phase, { status: 'skipped' });
+      return undefined;
+    }
+    operation = await stopTheRest(deps, operation, record?.approvedBy ?? 'pachops', log);
+  }
   if (run.phase === 'pause') await store.setClusterPaused(operation.id, true);
   if (record?.status === 'running') {
     // Marked running by a worker that is gone (killed, node lost): say so, then carry on from its record.
@@ -164,6 +177,32 @@ async function takeUp(deps: RunnerDeps, run: PhaseRun) {
   }
   // The run counted when the phase was queued (a Retry is a new run): abort requests are per run.
   return { operation, cluster, log, runNumber: record?.runs ?? 0 };
+}
+
+/** A resume that ends the operation first stops whatever else of it runs, then works from its latest state. */
+async function stopTheRest(
+  deps: RunnerDeps,
+  operation: Operation,
+  requestedBy: string,
+  log: Logger,
+): Promise<Operation> {
+  const still = await stopPhasesUnderWay(deps.store, operation, {
+    requestedBy,
+    waitMs: STOP_BEFORE_RESUME_MS,
+    onStopping: (phases) =>
+      deps.reporter.notice(
+        operation,
+        `:octagonal_sign: Stopping *${phases.join('*, *')}* first: nothing else runs on the cluster while it is brought back.`,
+      ),
+  });
+  if (still.length) {
+    log.warn({ still }, 'phases did not stop before the resume; resuming anyway');
+    await deps.reporter.notice(
+      operation,
+      `:warning: *${still.join('*, *')}* did not stop within ${STOP_BEFORE_RESUME_MS / 1000} s; the cluster is resumed anyway, and nothing it still does completes this ${operation.kind}.`,
+    );
+  }
+  return (await deps.store.getOperation(operation.id))!;
 }
 
 async function recordSuccess(deps: RunnerDeps, run: PhaseRun, outcome: PhaseOutcome, log: Logger) {
@@ -188,6 +227,30 @@ async function recordFailure(deps: RunnerDeps, run: PhaseRun, error: unknown): P
   const final = (error instanceof PachopsError && error.permanent) || run.attempt >= run.maxAttempts;
   const log = deps.log.child({ operationId: run.operationId, phase: run.phase });
   const operation = (await deps.store.getOperation(run.operationId))!;
+  const aborted =
+    error instanceof PhaseAbortedError
+      ? { by: error.request.requestedBy, at: error.request.requestedAt, partial: error.partial }
+      : undefined;
+  if (operation.state.endAfterResume && run.phase !== 'resume') {
+    // Stopped for the resume that ends the operation: reported, nothing offered, no retry.
+    log.warn({ err: error }, 'phase stopped; the operation ends with the resume');
+    await deps.store.updatePhase(run.operationId, run.phase, { status: 'failed', error: message });
+    await deps.store.audit({
+      operationId: run.operationId,
+      cluster: operation.cluster,
+      actor: 'pachops',
+      action: `${run.phase}.stopped-for-resume`,
+      details: { error: message },
+    });
+    await deps.reporter.phaseFailed(operation, run.phase, message, {
+      retry: false,
+      resume: false,
+      abort: false,
+      aborted,
+      ending: true,
+    });
+    return;
+  }
   if (!final) {
     log.warn({ err: error, attempt: run.attempt }, 'phase attempt failed; retrying');
     deps.reporter.phaseProgress(
@@ -211,10 +274,6 @@ async function recordFailure(deps: RunnerDeps, run: PhaseRun, error: unknown): P
     return;
   }
   await deps.store.setStatus(run.operationId, 'failed');
-  const aborted =
-    error instanceof PhaseAbortedError
-      ? { by: error.request.requestedBy, at: error.request.requestedAt, partial: error.partial }
-      : undefined;
   await deps.store.audit({
     operationId: run.operationId,
     cluster: operation.cluster,

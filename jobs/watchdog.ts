@@ -2,6 +2,7 @@ import { setTimeout } from 'node:timers/promises';
 import type { Queue } from 'bullmq';
 import { approversFor } from '../src/config/cluster-slack.ts';
 import { formatDuration } from '../src/format.ts';
+import { resumeThenEnd } from '../src/operations/advance.ts';
 import { mention } from '../src/operations/approval-policy.ts';
 import type { Operation } from '../src/operations/model.ts';
 import type { RunnerDeps } from './run-phase.ts';
@@ -45,9 +46,8 @@ async function watchPause(deps: RunnerDeps, operation: Operation, now: Date): Pr
     );
     const resume = await deps.store.getPhase(operation.id, 'resume');
     if (!resume || !['queued', 'running'].includes(resume.status)) {
+      await resumeThenEnd(deps, operation.id, 'aborted', 'watchdog');
       await deps.prompts.supersede(operation.id);
-      await deps.store.patchState(operation.id, { endAfterResume: 'aborted' });
-      await deps.dispatcher.dispatch(operation.id, 'resume', 'watchdog');
     }
     return;
   }

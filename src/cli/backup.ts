@@ -1,6 +1,6 @@
 import { resolveCluster } from '../config/resolve-cluster.ts';
 import { PachopsError } from '../errors.ts';
-import { advance, finishOperation } from '../operations/advance.ts';
+import { advance, finishOperation, resumeThenEnd } from '../operations/advance.ts';
 import type { Operation, OperationStatus } from '../operations/model.ts';
 import { startOperation } from '../operations/start.ts';
 import type { StateStore } from '../operations/store.ts';
@@ -85,12 +85,8 @@ export async function runAbortCommand(ctx: CliContext, operationId: string, yes:
       action: 'operation.abort',
     });
     await runner.prompts.supersede(operation.id);
-    if (operation.clusterPaused) {
-      await store.patchState(operation.id, { endAfterResume: 'aborted' });
-      await runner.dispatcher.dispatch(operation.id, 'resume', ctx.actor);
-    } else {
-      await finishOperation(runner, operation, 'aborted');
-    }
+    if (operation.clusterPaused) await resumeThenEnd(runner, operation.id, 'aborted', ctx.actor);
+    else await finishOperation(runner, operation, 'aborted');
   });
 }
 
@@ -156,8 +152,7 @@ export async function withRunner(
         log: ctx.log,
         signal: new AbortController().signal,
       });
-      await store.patchState(operation.id, { endAfterResume: 'aborted' });
-      await resumer.dispatcher.dispatch(operation.id, 'resume', ctx.actor);
+      await resumeThenEnd(resumer, operation.id, 'aborted', ctx.actor);
       operation = (await store.getOperation(operation.id))!;
     }
     return success.includes(operation.status) ? EXIT.ok : EXIT.failed;

@@ -84,7 +84,8 @@ export class ConsoleReporter implements Reporter {
     offer: FailureOffer,
   ): Promise<void> {
     this.line(`${phase.padEnd(7)} ✗ ${offer.aborted ? '' : 'failed: '}${message}`);
-    if (offer.resume)
+    if (offer.ending) this.line('stopped for the resume: the operation ends once the cluster is back');
+    else if (offer.resume)
       this.line(
         `THE CLUSTER IS PAUSED. Retry: pachops retry ${operation.id} --yes · bring it back: pachops abort ${operation.id} --yes`,
       );

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type AbortRequest, AbortRequestStore } from './abort-requests.ts';
 import type { FlowDeps } from './advance.ts';
 import { mayDecide, mention } from './approval-policy.ts';
@@ -101,4 +102,37 @@ export async function recordAbortRequest(
       details: { run: input.run },
     });
   return recorded;
+}
+
+/**
+ * Before a resume that ends the operation (an emergency resume, the watchdog's, Reject or Abort while
+ * paused): asks every other phase under way to stop, and waits until none of them runs, at most `waitMs`.
+ * Nothing else may act on the cluster while it is brought back: a pause still scaling down after the resume,
+ * or a mirror writing the manifest of a backup whose cluster is live again. Returns the phases still running
+ * when the wait ended (the resume goes on regardless: a paused cluster comes back first).
+ */
+export async function stopPhasesUnderWay(
+  store: StateStore,
+  operation: Pick<Operation, 'id' | 'cluster'>,
+  input: { requestedBy: string; waitMs: number; pollMs?: number; onStopping?: (phases: PhaseName[]) => void },
+): Promise<PhaseName[]> {
+  const deadline = Date.now() + input.waitMs;
+  let announced = false;
+  for (;;) {
+    const underWay = (await store.getPhases(operation.id)).filter(
+      (p) => isAbortable(p.name) && isUnderWay(p, p.runs),
+    );
+    // Queued ones too: a job taken up a moment from now sees the request at its first poll.
+    for (const phase of underWay)
+      await recordAbortRequest(store, operation, {
+        phase: phase.name,
+        run: phase.runs,
+        requestedBy: input.requestedBy,
+      });
+    const running = underWay.filter((p) => p.status === 'running').map((p) => p.name);
+    if (running.length === 0 || Date.now() >= deadline) return running;
+    if (!announced) input.onStopping?.(running);
+    announced = true;
+    await sleep(input.pollMs ?? 500);
+  }
 }

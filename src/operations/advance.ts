@@ -1,5 +1,6 @@
 import { cancelledNotice } from '../announce/notice.ts';
 import type { Config } from '../config/load.ts';
+import { PachopsError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { needsApproval } from './approval-policy.ts';
 import type { Operation, OperationStatus } from './model.ts';
@@ -28,8 +29,10 @@ export async function advance(deps: FlowDeps, operationId: string): Promise<void
   const operation = (await deps.store.getOperation(operationId))!;
   if (operation.finishedAt) return;
   const phases = await deps.store.getPhases(operationId);
-  if (operation.state.endAfterResume && !operation.clusterPaused) {
-    return finishOperation(deps, operation, operation.state.endAfterResume);
+  if (operation.state.endAfterResume) {
+    // Ending: the resume under way decides; a phase that ended meanwhile starts nothing new.
+    if (!operation.clusterPaused) return finishOperation(deps, operation, operation.state.endAfterResume);
+    return;
   }
   if (operation.options.dryRun && phases.find((p) => p.name === 'plan')?.status === 'succeeded') {
     return finishOperation(deps, operation, 'planned');
@@ -48,6 +51,27 @@ export async function advance(deps: FlowDeps, operationId: string): Promise<void
   await deps.store.updatePhase(operationId, next.name, { status: 'awaiting-approval' });
   await deps.store.setStatus(operationId, 'awaiting-approval');
   await deps.reporter.requestApproval((await deps.store.getOperation(operationId))!, next.name);
+}
+
+/**
+ * Ends an operation by bringing its paused cluster back first: marks it ending (the resume then stops any
+ * other phase still running, and nothing else starts), and queues the resume. When the queue refuses, the
+ * mark is taken back, so that nothing claims a resume that is not coming.
+ */
+export async function resumeThenEnd(
+  deps: FlowDeps,
+  operationId: string,
+  status: NonNullable<Operation['state']['endAfterResume']>,
+  actor: string,
+): Promise<void> {
+  await deps.store.patchState(operationId, { endAfterResume: status });
+  try {
+    await deps.dispatcher.dispatch(operationId, 'resume', actor);
+  } catch (error) {
+    if (error instanceof PachopsError && error.code === 'QUEUE_UNAVAILABLE')
+      await deps.store.unsetState(operationId, 'endAfterResume');
+    throw error;
+  }
 }
 
 /** Ends an operation: skips what did not run, retires its prompts, says so. */

@@ -1,5 +1,5 @@
 import { describeError } from '../errors.ts';
-import { advance, type FlowDeps, finishOperation } from './advance.ts';
+import { advance, type FlowDeps, finishOperation, resumeThenEnd } from './advance.ts';
 import { mayDecide } from './approval-policy.ts';
 import type { Decision, Prompt } from './prompts.ts';
 
@@ -72,20 +72,18 @@ async function act(deps: FlowDeps, prompt: Prompt, decision: Decision, userId: s
       await deps.dispatcher.dispatch(operation.id, prompt.phase, userId);
       return `${decision === 'approve' ? 'Approved' : 'Retry started'}: ${prompt.phase}`;
     case 'resume':
-      await deps.store.patchState(operation.id, { endAfterResume: 'aborted' });
-      await deps.dispatcher.dispatch(operation.id, 'resume', userId);
+      await resumeThenEnd(deps, operation.id, 'aborted', userId);
       return 'Resuming the cluster; the operation ends after that';
     case 'reject':
     case 'abort': {
       const status = decision === 'reject' ? 'rejected' : 'aborted';
       if (operation.clusterPaused) {
         // Never leave the cluster paused: ending the operation starts with bringing it back.
-        await deps.store.patchState(operation.id, { endAfterResume: status });
+        await resumeThenEnd(deps, operation.id, status, userId);
         await deps.reporter.notice(
           operation,
           `${status === 'rejected' ? 'Rejected' : 'Aborted'} by <@${userId}> while the cluster is paused: resuming it first.`,
         );
-        await deps.dispatcher.dispatch(operation.id, 'resume', userId);
         return `${status}; the cluster is being resumed`;
       }
       await finishOperation(deps, operation, status);

@@ -1,5 +1,5 @@
 import { PachopsError } from '../errors.ts';
-import type { FlowDeps } from './advance.ts';
+import { type FlowDeps, resumeThenEnd } from './advance.ts';
 import type { Operation } from './model.ts';
 
 /**
@@ -31,13 +31,12 @@ export async function emergencyResume(
   if (resume && ['queued', 'running'].includes(resume.status)) {
     return { operation, text: `${input.cluster} is already being resumed` };
   }
+  await resumeThenEnd(deps, operation.id, 'aborted', input.actor);
   await deps.prompts.supersede(operation.id);
-  await deps.store.patchState(operation.id, { endAfterResume: 'aborted' });
   await deps.reporter.notice(
     operation,
     `:rotating_light: Emergency resume requested by ${input.actorText}: bringing ${input.cluster} back now; this ${operation.kind} ends here.`,
   );
-  await deps.dispatcher.dispatch(operation.id, 'resume', input.actor);
   return {
     operation,
     text: `resuming ${input.cluster} (${operation.kind} ${operation.backupId} ends as aborted)`,

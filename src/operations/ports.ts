@@ -18,6 +18,8 @@ export interface FailureOffer {
   abort: boolean;
   /** Set when the phase was stopped on request (the [Abort] on its progress message), not by a fault. */
   aborted?: { by: string; at: Date; partial?: string };
+  /** The operation ends with a resume already under way: report the phase, offer nothing. */
+  ending?: boolean;
 }
 
 /** Where an operation is told about: a Slack thread, or the CLI's terminal. */

@@ -175,6 +175,14 @@ export class StateStore {
     return rows[0].state;
   }
 
+  /** Removes one key of the state (`patchState` merges, so it cannot). */
+  async unsetState(id: string, key: keyof OperationState): Promise<void> {
+    await this.pool.query(
+      'UPDATE operations SET state = state - $2::text, updated_at = now() WHERE id = $1',
+      [id, key],
+    );
+  }
+
   async getPhases(operationId: string): Promise<PhaseRecord[]> {
     const { rows } = await this.pool.query('SELECT * FROM phases WHERE operation_id = $1 ORDER BY position', [
       operationId,

@@ -128,6 +128,10 @@ export class SlackReporter implements Reporter {
     await this.quietly('phase failed report', () =>
       this.updateReport(operation, phase, failedMessage(phase, message, offer.aborted)),
     );
+    if (offer.ending) {
+      await this.quietly('checklist', () => this.updateChecklist(operation));
+      return;
+    }
     const prompt = await this.deps.prompts.create({
       operationId: operation.id,
       phase,

@@ -4,6 +4,7 @@
  * got, and Retry continues from there. Anyone else's click is refused, only to them, and changes nothing.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import {
   approvePhases,
   click,
@@ -13,6 +14,7 @@ import {
   waitForPrompt,
 } from '../harness/drive.ts';
 import { pachops } from '../harness/restore-helpers.ts';
+import { makeS3Client } from '../harness/s3-client.ts';
 import { CHANNELS, type Scenario, startRgwScenario, USERS } from '../harness/scenario.ts';
 import type { SlackMessage } from '../harness/slack/types.ts';
 import { endActiveOperations, queryState } from '../harness/state-db.ts';
@@ -148,6 +150,56 @@ test('an approver aborts the running mirror: the thread says how far it got, and
   expect(copiedAfter).toBeGreaterThan(0);
   expect(copiedBefore + copiedAfter).toBeLessThanOrEqual(listed);
 }, 180_000);
+
+test('/pach resume while the mirror runs: the mirror stops first and writes no manifest, then the cluster comes back and the backup ends aborted', async () => {
+  const parent = await requestBackup(scenario, USERS.requester);
+  await approvePhases(scenario, parent.ts, USERS.approver, ['pause', 'dump', 'mirror']);
+  const running = await waitForRunning(parent.ts, 'mirror', /copied/);
+  await scenario.slack.command(scenario.bot!.url, {
+    userId: USERS.approver,
+    channelId: CHANNELS.ops,
+    text: 'resume prod',
+  });
+  expect((await waitForFinish(scenario, parent.ts, 30_000)).text).toMatch(/Backup aborted/);
+  const thread = scenario.slack.thread(CHANNELS.ops, parent.ts);
+  expect(thread.some((m) => /Stopping \*mirror\* first/.test(m.text))).toBe(true);
+  expect(phaseMessage(parent.ts, running.ts).text).toMatch(
+    /^mirror aborted by <@U0APPROVER>; it had got to: .*copied/,
+  );
+  // The operation is ending: the stopped mirror offers no Retry and no second way out.
+  expect(
+    thread.some((m) => /^mirror aborted/.test(m.text) && scenario.slack.findButton(m, 'pachops:retry')),
+  ).toBe(false);
+  const [{ id, backup_id: backupId }] = await queryState<{ id: string; backup_id: string }>(
+    scenario,
+    'SELECT id, backup_id FROM operations WHERE thread_ts = $1',
+    parent.ts,
+  );
+  const actions = (
+    await queryState<{ action: string }>(
+      scenario,
+      'SELECT action FROM audit WHERE operation_id = $1 ORDER BY id',
+      id,
+    )
+  ).map((a) => a.action);
+  // Asked to stop, stopped, and only then resumed.
+  const stopped = actions.indexOf('mirror.stopped-for-resume');
+  expect(actions.indexOf('mirror.abort-requested')).toBeGreaterThan(
+    actions.indexOf('cluster.emergency-resume'),
+  );
+  expect(stopped).toBeGreaterThan(actions.indexOf('mirror.abort-requested'));
+  expect(actions.indexOf('resume.started')).toBeGreaterThan(stopped);
+  const s3 = makeS3Client(scenario.s3);
+  const files = await s3.send(
+    new ListObjectsV2Command({ Bucket: scenario.names.backup, Prefix: `.pachops/backups/${backupId}/` }),
+  );
+  s3.destroy();
+  expect((files.Contents ?? []).map((o) => o.Key)).not.toContain(
+    `.pachops/backups/${backupId}/manifest.json`,
+  );
+  await scenario.kube.waitForSettled();
+  expect(scenario.kube.getDeployment('pachd')?.spec.replicas).toBe(1);
+}, 120_000);
 
 test('`pachops abort` while a phase runs: asks it to stop, waits for it, then resumes the cluster and ends the operation', async () => {
   const release = scenario.kube.stuckPods('app=pachw');

@@ -21,7 +21,7 @@ import {
   startRgwScenario,
   USERS,
 } from '../harness/scenario.ts';
-import { endActiveOperations } from '../harness/state-db.ts';
+import { endActiveOperations, queryState } from '../harness/state-db.ts';
 
 async function start(options: Partial<ScenarioOptions> = {}): Promise<Scenario> {
   const scenario = await startRgwScenario({
@@ -247,12 +247,33 @@ describe('Redis away', () => {
       },
       { timeoutMs: 30_000, intervalMs: 1000, what: 'the pause to run once Redis is back' },
     );
-    await click(
+    // Rejected while paused, Redis away: the resume cannot be queued, so nothing claims that it is coming.
+    const next = await waitForPrompt(scenario, parent.ts, 'pachops:reject');
+    await redis.kill();
+    await click(scenario, USERS.requester, next, 'pachops:reject');
+    const refused = await scenario.slack.waitFor(() =>
+      scenario.slack.ephemerals({ userId: USERS.requester }).find((e) => /Could not reject/.test(e.text)),
+    );
+    expect(refused.text).toMatch(/The prompt is still open/);
+    const [{ state }] = await queryState<{ state: Record<string, unknown> }>(
       scenario,
-      USERS.requester,
-      await waitForPrompt(scenario, parent.ts, 'pachops:reject'),
-      'pachops:reject',
+      'SELECT state FROM operations WHERE thread_ts = $1',
+      parent.ts,
+    );
+    expect(state.endAfterResume).toBeUndefined();
+    const thread = () => scenario.slack.thread(CHANNELS.ops, parent.ts);
+    expect(thread().some((m) => /resuming it first/.test(m.text))).toBe(false);
+    await redis.restart();
+    await scenario.slack.waitFor(
+      async () => {
+        if (thread().some((m) => /resuming it first/.test(m.text))) return true;
+        const live = thread().find((m) => m.ts === next.ts && scenario.slack.findButton(m, 'pachops:reject'));
+        if (live) await click(scenario, USERS.requester, live, 'pachops:reject');
+        return false;
+      },
+      { timeoutMs: 30_000, intervalMs: 1000, what: 'the reject to be taken once Redis is back' },
     );
     expect((await waitForFinish(scenario, parent.ts)).text).toMatch(/rejected/);
+    expect(scenario.kube.getDeployment('pachd')?.spec.replicas).toBe(1);
   }, 90_000);
 });

@@ -27,6 +27,8 @@ export const mirrorPhase: Phase = {
     const { mirror, details, elapsedMs } = await mirrorInto(ctx, ctx.operation.backupId);
     await ctx.saveState({ mirror });
     await refreshAnnouncement(ctx, 'mirror');
+    // Asked to stop (an [Abort], or a resume ending the backup) after the last copy: no manifest, no backup.
+    ctx.signal.throwIfAborted();
     await writeManifest(
       ctx.services.backup,
       buildManifest({ ...ctx.operation, state: { ...ctx.operation.state, mirror } }, ctx.cluster),
