@@ -222,6 +222,22 @@ async function recordSuccess(deps: RunnerDeps, run: PhaseRun, outcome: PhaseOutc
   await reporter.phaseSucceeded(current, run.phase, { ...outcome, durationMs: done.durationMs });
 }
 
+/**
+ * The final failure of a phase whose job ended without the phase saying how (BullMQ failed it after too
+ * many stalls, or before the phase began): recorded and reported as any other, with its ways out.
+ */
+export function recordJobFailure(
+  deps: RunnerDeps,
+  operationId: string,
+  phase: PhaseName,
+  reason = 'no reason given',
+): Promise<void> {
+  const error = new PachopsError('JOB_FAILED', `its job ended without finishing it (${reason})`, {
+    permanent: true,
+  });
+  return recordFailure(deps, { operationId, phase, attempt: 1, maxAttempts: 1 }, error);
+}
+
 async function recordFailure(deps: RunnerDeps, run: PhaseRun, error: unknown): Promise<void> {
   const message = describeError(error);
   const final = (error instanceof PachopsError && error.permanent) || run.attempt >= run.maxAttempts;

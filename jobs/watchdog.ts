@@ -5,7 +5,7 @@ import { formatDuration } from '../src/format.ts';
 import { resumeThenEnd } from '../src/operations/advance.ts';
 import { mention } from '../src/operations/approval-policy.ts';
 import type { Operation } from '../src/operations/model.ts';
-import type { RunnerDeps } from './run-phase.ts';
+import { type RunnerDeps, recordJobFailure } from './run-phase.ts';
 
 /**
  * The safety net, run every `jobs.watchdogIntervalSeconds` on its own repeatable job, independent of any
@@ -70,22 +70,42 @@ async function watchPause(deps: RunnerDeps, operation: Operation, now: Date): Pr
   }
 }
 
-/** A phase marked queued or running whose job Redis no longer has: enqueue it again (phases are idempotent). */
+/** Job states in which a phase still marked queued or running will never be run or reported by its job. */
+const ORPHANED = ['missing', 'unknown', 'completed', 'failed'];
+
+/**
+ * A phase marked queued or running whose job will not finish it. Redis no longer has the job, or it
+ * completed without the record (the worker died in between): enqueue it again (phases are idempotent).
+ * BullMQ failed it without the phase recording the failure (it stalled more often than BullMQ allows, or
+ * failed before the phase began): that is the phase's final failure, reported with its ways out.
+ */
 async function restartLostJobs(deps: RunnerDeps, queue: Queue, operation: Operation): Promise<void> {
   for (const phase of await deps.store.getPhases(operation.id)) {
     if (!['queued', 'running'].includes(phase.status)) continue;
-    const state = await jobState(queue, `${operation.id}.${phase.name}.${phase.runs}`);
-    if (!['missing', 'unknown', 'completed'].includes(state)) continue;
+    const jobId = `${operation.id}.${phase.name}.${phase.runs}`;
+    if (!ORPHANED.includes((await jobState(queue, jobId)).state)) continue;
     // A dispatch marks the phase queued a moment before it adds the job: look twice before acting.
     await setTimeout(1000);
     const again = await deps.store.getPhase(operation.id, phase.name);
+    const job = await jobState(queue, jobId);
     if (
       again?.runs !== phase.runs ||
-      !['missing', 'unknown', 'completed'].includes(
-        await jobState(queue, `${operation.id}.${phase.name}.${phase.runs}`),
-      )
+      !['queued', 'running'].includes(again.status) ||
+      !ORPHANED.includes(job.state)
     )
       continue;
+    if (job.state === 'failed') {
+      await deps.store.audit({
+        operationId: operation.id,
+        cluster: operation.cluster,
+        actor: 'watchdog',
+        action: `${phase.name}.job-failed`,
+        details: { reason: job.reason },
+      });
+      await recordJobFailure(deps, operation.id, phase.name, job.reason);
+      continue;
+    }
+    const { state } = job;
     // Completed but still marked running: the worker died between the job and the record. Run it again.
     await deps.store.audit({
       operationId: operation.id,
@@ -102,7 +122,7 @@ async function restartLostJobs(deps: RunnerDeps, queue: Queue, operation: Operat
   }
 }
 
-async function jobState(queue: Queue, id: string): Promise<string> {
+async function jobState(queue: Queue, id: string): Promise<{ state: string; reason?: string }> {
   const job = await queue.getJob(id);
-  return job ? await job.getState() : 'missing';
+  return job ? { state: await job.getState(), reason: job.failedReason } : { state: 'missing' };
 }

@@ -3,8 +3,11 @@
  * to the approvers and (when configured) resumes by itself, every step audited; an approver can resume
  * at once with `/pach resume`; a phase whose job Redis lost runs again.
  */
+import { Queue } from 'bullmq';
+import { PHASE_QUEUE } from '../../jobs/queue.ts';
 import {
   approvePhases,
+  click,
   PHASE_TITLES,
   requestBackup,
   waitForFinish,
@@ -169,5 +172,55 @@ describe('a job Redis lost', () => {
       text: 'resume prod',
     });
     await waitForFinish(scenario, parent.ts, 30_000);
+  }, 90_000);
+
+  test('a job BullMQ failed without the phase recording it (stalled too often, or failed before it began): reported as failed, with the way out', async () => {
+    const parent = await requestBackup(scenario, USERS.requester);
+    await approvePhases(scenario, parent.ts, USERS.approver, ['pause']);
+    const prompt = await waitForPrompt(scenario, parent.ts, 'pachops:approve', PHASE_TITLES.dump);
+    await scenario.worker!.stop();
+    await click(scenario, USERS.approver, prompt, 'pachops:approve');
+    const { id } = await scenario.slack.waitFor(async () => {
+      const [queued] = await queryState<{ id: string }>(
+        scenario,
+        `SELECT o.id FROM operations o JOIN phases p ON p.operation_id = o.id
+         WHERE o.thread_ts = $1 AND p.name = 'dump' AND p.status = 'queued'`,
+        parent.ts,
+      );
+      return queued;
+    });
+    // The job's processor fails on every attempt before the phase starts, so the phase never records it.
+    const queue = new Queue(PHASE_QUEUE, {
+      prefix: `pachops-${scenario.names.state}`,
+      connection: { url: redis.url },
+    });
+    try {
+      await (await queue.getJob(`${id}.dump.1`))!.updateData({ operationId: id });
+    } finally {
+      await queue.close();
+    }
+    await scenario.startWorker();
+    const failure = await waitForPrompt(scenario, parent.ts, 'pachops:resume', /^dump failed/, 30_000);
+    expect(failure.text).toMatch(/its job ended without finishing it \(/);
+    expect(scenario.slack.findButton(failure, 'pachops:retry')).toBeTruthy();
+    const [dump] = await queryState<{ status: string }>(
+      scenario,
+      `SELECT status FROM phases WHERE operation_id = $1 AND name = 'dump'`,
+      id,
+    );
+    expect(dump!.status).toBe('failed');
+    const audit = await queryState<{ actor: string; action: string }>(
+      scenario,
+      `SELECT actor, action FROM audit WHERE operation_id = $1 AND action LIKE 'dump.%' ORDER BY id`,
+      id,
+    );
+    expect(audit.map((a) => `${a.actor} ${a.action}`)).toEqual([
+      `${USERS.approver} dump.approve`,
+      'watchdog dump.job-failed',
+      'pachops dump.failed',
+    ]);
+    await click(scenario, USERS.approver, failure, 'pachops:resume');
+    expect((await waitForFinish(scenario, parent.ts, 30_000)).text).toMatch(/Backup aborted/);
+    expect(scenario.kube.getDeployment('pachd')?.spec.replicas).toBe(1);
   }, 90_000);
 });
