@@ -15,8 +15,13 @@ import { type RunnerDeps, recordJobFailure } from './run-phase.ts';
 export async function runWatchdog(deps: RunnerDeps, queue: Queue, now = new Date()): Promise<void> {
   for (const operation of await deps.store.listOperations({ active: true, limit: 100 })) {
     if (operation.options.dryRun) continue;
-    await restartLostJobs(deps, queue, operation);
-    if (operation.clusterPaused && operation.state.pause) await watchPause(deps, operation, now);
+    try {
+      await restartLostJobs(deps, queue, operation);
+      if (operation.clusterPaused && operation.state.pause) await watchPause(deps, operation, now);
+    } catch (error) {
+      // One operation's trouble (Slack refusing a reminder) does not keep the others unwatched.
+      deps.log.warn({ err: error, operationId: operation.id }, 'watchdog: will look again next time');
+    }
   }
 }
 
@@ -39,34 +44,36 @@ async function watchPause(deps: RunnerDeps, operation: Operation, now: Date): Pr
     });
   };
   if (autoResumeAfterMinutes && pausedMs >= autoResumeAfterMinutes * 60_000 && !done.autoResumedAt) {
+    // The resume does not wait for Slack: the cluster comes back even when nobody can be told.
     await record('autoResumedAt', 'watchdog.auto-resume');
-    await deps.reporter.alert(
-      operation,
-      `:rotating_light: ${operation.cluster} has been paused for ${paused}: resuming it now (watchdog.autoResumeAfterMinutes); the ${operation.kind} ends here.`,
-    );
     const resume = await deps.store.getPhase(operation.id, 'resume');
     if (!resume || !['queued', 'running'].includes(resume.status)) {
       await resumeThenEnd(deps, operation.id, 'aborted', 'watchdog');
       await deps.prompts.supersede(operation.id);
     }
+    await deps.reporter.alert(
+      operation,
+      `:rotating_light: ${operation.cluster} has been paused for ${paused}: resuming it now (watchdog.autoResumeAfterMinutes); the ${operation.kind} ends here.`,
+    );
     return;
   }
+  // Reminders count as given once Slack took them: one it refused is given again at the next look.
   if (pausedMs >= escalateAfterMinutes * 60_000 && !done.escalatedAt) {
-    await record('escalatedAt', 'watchdog.escalate');
     const approvers = approversFor(deps.config, operation.cluster).map(mention).join(' ');
     await deps.reporter.alert(
       operation,
       `:rotating_light: ${approvers} ${operation.cluster} has been paused for ${paused}. Approve the next phase, retry, or \`/pach resume ${operation.cluster}\`.`,
     );
+    await record('escalatedAt', 'watchdog.escalate');
     return;
   }
   if (pausedMs >= estimate + reminderMarginMinutes * 60_000 && !done.remindedAt) {
-    await record('remindedAt', 'watchdog.remind');
     const over = estimate ? ` (the estimate was ${formatDuration(estimate)})` : '';
     await deps.reporter.alert(
       operation,
       `:hourglass: ${operation.cluster} has been paused for ${paused}${over} and is waiting on this thread.`,
     );
+    await record('remindedAt', 'watchdog.remind');
   }
 }
 

@@ -36,7 +36,10 @@ export interface Reporter {
   phaseFailed(operation: Operation, phase: PhaseName, message: string, offer: FailureOffer): Promise<void>;
   requestApproval(operation: Operation, phase: PhaseName): Promise<void>;
   notice(operation: Operation, text: string): Promise<void>;
-  /** Said in the thread and, to be seen, in the channel itself (the watchdog). */
+  /**
+   * Said in the thread and, to be seen, in the channel itself (the watchdog). Throws when the channel
+   * post fails, so that the caller can say it again later rather than count it as said.
+   */
   alert(operation: Operation, text: string): Promise<void>;
   operationFinished(operation: Operation): Promise<void>;
 }

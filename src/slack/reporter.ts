@@ -181,15 +181,13 @@ export class SlackReporter implements Reporter {
 
   async alert(operation: Operation, text: string): Promise<void> {
     await this.notice(operation, text);
-    await this.quietly('alert', async () => {
-      const { channel, ts } = operation.thread!;
-      const permalink = await this.deps.client.chat
-        .getPermalink({ channel, message_ts: ts })
-        .then((r) => r.permalink)
-        .catch(() => undefined);
-      const link = permalink ? ` (<${permalink}|thread>)` : '';
-      await this.deps.client.chat.postMessage({ channel, text: `${text}${link}` });
-    });
+    const { channel, ts } = operation.thread!;
+    const permalink = await this.deps.client.chat
+      .getPermalink({ channel, message_ts: ts })
+      .then((r) => r.permalink)
+      .catch(() => undefined);
+    const link = permalink ? ` (<${permalink}|thread>)` : '';
+    await this.deps.client.chat.postMessage({ channel, text: `${text}${link}` });
   }
 
   async operationFinished(operation: Operation): Promise<void> {
