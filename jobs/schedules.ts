@@ -137,7 +137,12 @@ async function fire(deps: ScheduleDeps, queue: Queue, schedules: ScheduleStore, 
     requestedBy: `schedule:${schedule.id}`,
     via: 'schedule',
     channel: schedule.channel,
-    options: { note: schedule.note ?? `scheduled backup ${schedule.id}`, skipDatabases: [], dryRun: false },
+    options: {
+      note: schedule.note ?? `scheduled backup ${schedule.id}`,
+      skipDatabases: [],
+      dryRun: false,
+      scheduledBy: schedule.createdBy,
+    },
   });
 }
 

@@ -20,7 +20,7 @@ export type Refusal = { allowed: false; reason: string } | { allowed: true };
 /**
  * Who may click what, by the operation's cluster's approvers and allowSelfApproval (its own, else the
  * global ones). Going forward (approve, retry) takes an approver other than the requester (unless
- * allowSelfApproval). Stopping (reject, abort) and bringing the cluster back (resume) take an approver or
+ * allowSelfApproval); a scheduled backup's requester is whoever created the schedule. Stopping (reject, abort) and bringing the cluster back (resume) take an approver or
  * the requester: the safe direction should never wait for a second person.
  */
 export function mayDecide(input: {
@@ -32,7 +32,7 @@ export function mayDecide(input: {
 }): Refusal {
   const { config, operation, decision, userId, isApprover } = input;
   const { approvers, allowSelfApproval } = slackFor(config, operation.cluster);
-  const isRequester = operation.requestedBy === userId;
+  const isRequester = operation.requestedBy === userId || operation.options.scheduledBy === userId;
   const forward = decision === 'approve' || decision === 'retry';
   if (forward) {
     if (!isApprover)
@@ -41,7 +41,8 @@ export function mayDecide(input: {
         reason: `only approvers can ${decision}: ${approvers.map(mention).join(', ')} (the approvers of ${operation.cluster})`,
       };
     if (isRequester && !allowSelfApproval) {
-      return { allowed: false, reason: 'you requested this operation; another approver has to approve it' };
+      const yours = operation.requestedBy === userId ? 'requested this operation' : 'created its schedule';
+      return { allowed: false, reason: `you ${yours}; another approver has to approve it` };
     }
     return { allowed: true };
   }

@@ -82,6 +82,11 @@ export interface BackupOptions {
   noPrecopy?: boolean;
   /** Set for a restore. */
   restore?: RestoreOptions;
+  /**
+   * A scheduled backup: who created its schedule. A standing request is theirs, so they count as its
+   * requester when it comes to approving it (allowSelfApproval).
+   */
+  scheduledBy?: string;
 }
 
 /** What a restore restores, and where to. */

@@ -4,7 +4,7 @@
  * skipped and a missed occurrence (pachops down) reported rather than silently dropped.
  * Seconds-resolution cron (six fields) keeps the test short.
  */
-import { approvePhases, waitForFinish } from '../harness/drive.ts';
+import { approvePhases, click, PHASE_TITLES, waitForFinish, waitForPrompt } from '../harness/drive.ts';
 import { CHANNELS, type Scenario, startRgwScenario, USERS } from '../harness/scenario.ts';
 import { queryState } from '../harness/state-db.ts';
 
@@ -76,7 +76,20 @@ test('a schedule fires a backup with its own thread, the users are told ahead, a
   expect(await say(USERS.approver, `schedule delete ${id}`)).toMatch(
     new RegExp(`Schedule \`${id}\` deleted`),
   );
-  await approvePhases(scenario, parent.ts, USERS.approver, ['pause', 'dump', 'mirror', 'resume', 'verify']);
+  // The schedule is its creator's standing request: another approver approves what it started.
+  const pause = await waitForPrompt(scenario, parent.ts, 'pachops:approve', PHASE_TITLES.pause);
+  await click(scenario, USERS.approver, pause, 'pachops:approve');
+  const refusal = await scenario.slack.waitFor(() =>
+    scenario.slack.ephemerals({ userId: USERS.approver }).find((e) => /Not allowed/.test(e.text)),
+  );
+  expect(refusal.text).toMatch(/you created its schedule; another approver has to approve it/);
+  await approvePhases(scenario, parent.ts, USERS.groupMember, [
+    'pause',
+    'dump',
+    'mirror',
+    'resume',
+    'verify',
+  ]);
   expect((await waitForFinish(scenario, parent.ts)).text).toMatch(/complete and verified/);
   const count = parents().length;
   await new Promise((resolve) => setTimeout(resolve, 8000));

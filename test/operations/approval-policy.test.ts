@@ -20,7 +20,11 @@ clusters:
 `,
   {},
 );
-const operation = { cluster: 'prod', requestedBy: 'U0ALICE' } as Operation;
+const operation = {
+  cluster: 'prod',
+  requestedBy: 'U0ALICE',
+  options: { skipDatabases: [], dryRun: false },
+} as unknown as Operation;
 
 test('forward decisions need an approver who is not the requester', () => {
   expect(
@@ -35,6 +39,26 @@ test('forward decisions need an approver who is not the requester', () => {
   expect(
     mayDecide({ config, operation, decision: 'retry', userId: 'U0EVE', isApprover: false }).allowed,
   ).toBe(false);
+});
+
+test("a scheduled backup is its schedule's creator's request: they may stop it, not approve it", () => {
+  const scheduled = {
+    ...operation,
+    requestedBy: 'schedule:sch-1',
+    via: 'schedule',
+    options: { ...operation.options, scheduledBy: 'U0CAROL' },
+  } as Operation;
+  expect(
+    mayDecide({ config, operation: scheduled, decision: 'approve', userId: 'U0CAROL', isApprover: true }),
+  ).toMatchObject({ allowed: false, reason: 'you created its schedule; another approver has to approve it' });
+  expect(
+    mayDecide({ config, operation: scheduled, decision: 'approve', userId: 'U0BOB', isApprover: true })
+      .allowed,
+  ).toBe(true);
+  expect(
+    mayDecide({ config, operation: scheduled, decision: 'abort', userId: 'U0CAROL', isApprover: false })
+      .allowed,
+  ).toBe(true);
 });
 
 test('the requester may stop their own operation or bring the cluster back', () => {
@@ -62,8 +86,8 @@ test('allowSelfApproval lets the requester approve', () => {
 
 test("the operation's cluster decides: its own approvers are named and its own allowSelfApproval applies", () => {
   const two = parseConfig(twoClusters('{ approvers: [U0BOB], allowSelfApproval: true }'), {});
-  const staging = { cluster: 'staging', requestedBy: 'U0BOB' } as Operation;
-  const prod = { cluster: 'prod', requestedBy: 'U0BOB' } as Operation;
+  const staging = { ...operation, cluster: 'staging', requestedBy: 'U0BOB' } as Operation;
+  const prod = { ...operation, cluster: 'prod', requestedBy: 'U0BOB' } as Operation;
   const decide = (op: Operation, decision: Decision, userId: string, isApprover: boolean) =>
     mayDecide({ config: two, operation: op, decision, userId, isApprover });
   expect(decide(staging, 'approve', 'U0BOB', true)).toEqual({ allowed: true });
