@@ -5,7 +5,8 @@ import { formatDuration } from '../src/format.ts';
 import { resumeThenEnd } from '../src/operations/advance.ts';
 import { mention } from '../src/operations/approval-policy.ts';
 import type { Operation } from '../src/operations/model.ts';
-import { type RunnerDeps, recordJobFailure } from './run-phase.ts';
+import { recordJobFailure } from './record-outcome.ts';
+import type { RunnerDeps } from './run-phase.ts';
 
 /**
  * The safety net, run every `jobs.watchdogIntervalSeconds` on its own repeatable job, independent of any

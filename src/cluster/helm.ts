@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa, type Result } from 'execa';
 import { stringify } from 'yaml';
+import { clusterToolEnv } from '../child-env.ts';
 import { PachopsError } from '../errors.ts';
 import { collectSecrets, redactText } from './values-secrets.ts';
 
@@ -103,7 +104,8 @@ export function createHelm(options: HelmOptions): Helm {
   ): Promise<string> => {
     const result = await execa(options.binary, args, {
       reject: false,
-      env: options.kubeconfig ? { KUBECONFIG: options.kubeconfig } : {},
+      env: clusterToolEnv(options.kubeconfig ? { KUBECONFIG: options.kubeconfig } : {}),
+      extendEnv: false,
       timeout: extra.timeoutMs,
       cancelSignal: extra.signal,
       forceKillAfterDelay: 10_000,

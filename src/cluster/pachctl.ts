@@ -1,4 +1,5 @@
 import { execa } from 'execa';
+import { clusterToolEnv } from '../child-env.ts';
 import { PachopsError } from '../errors.ts';
 
 export type PauseStatus = 'unpaused' | 'partially-paused' | 'paused';
@@ -18,6 +19,8 @@ export function createPachctl(options: { binary: string; timeoutMs?: number }): 
   const run = async (args: string[]): Promise<string> => {
     const result = await execa(options.binary, args, {
       reject: false,
+      env: clusterToolEnv(),
+      extendEnv: false,
       timeout: options.timeoutMs ?? 120_000,
     });
     if (result.failed) {

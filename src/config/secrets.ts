@@ -11,7 +11,7 @@ function urlPassword(url: string): string | undefined {
 
 /**
  * Every secret value the configuration holds (Slack tokens and signing secret, database passwords, S3
- * keys, passwords inside the Redis and state database URLs): the logger masks them wherever they appear.
+ * keys, the dump key, passwords inside the Redis and state database URLs): the logger masks them wherever they appear.
  */
 export function configSecrets(config: Config): string[] {
   const { runtime } = config;
@@ -26,6 +26,7 @@ export function configSecrets(config: Config): string[] {
     found.push(cluster.postgres.password);
     for (const bucket of [cluster.objectStore, cluster.backup])
       found.push(bucket.credentials?.secretAccessKey, bucket.credentials?.accessKeyId);
+    found.push(cluster.backup.dumpKey?.bytes().toString('base64'));
   }
   return found.filter((value): value is string => Boolean(value));
 }

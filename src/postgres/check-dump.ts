@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { execa } from 'execa';
+import { postgresToolEnv } from '../child-env.ts';
 import { plaintextOf } from '../crypto/dump-cipher.ts';
 import type { DumpKey } from '../crypto/dump-key.ts';
 import { PachopsError } from '../errors.ts';
@@ -36,7 +37,12 @@ export async function checkDump(
   }
   const hash = createHash('sha256');
   let bytes = 0;
-  const child = execa(pgToolPath('pg_restore', pgBin), ['--list'], { reject: false, stdin: 'pipe' });
+  const child = execa(pgToolPath('pg_restore', pgBin), ['--list'], {
+    reject: false,
+    stdin: 'pipe',
+    env: postgresToolEnv(),
+    extendEnv: false,
+  });
   // pg_restore --list may stop reading once it has the table of contents; keep hashing to the end anyway.
   let stdinOpen = true;
   child.stdin.on('error', () => {

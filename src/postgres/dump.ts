@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Transform } from 'node:stream';
 import { execa } from 'execa';
+import { postgresToolEnv } from '../child-env.ts';
 import { createEncryptStream, DUMP_CIPHER, type DumpEncryption } from '../crypto/dump-cipher.ts';
 import type { DumpKey } from '../crypto/dump-key.ts';
 import { PachopsError } from '../errors.ts';
@@ -109,7 +110,8 @@ export async function dumpDatabase(input: {
     pgToolPath('pg_dump', pgBin),
     ['--format=custom', `--compress=${compression}`, '--no-password', '--lock-wait-timeout=60000'],
     {
-      env: libpqEnv(target, database),
+      env: postgresToolEnv(libpqEnv(target, database)),
+      extendEnv: false,
       buffer: { stdout: false, stderr: true },
       reject: false,
       cancelSignal: input.signal,

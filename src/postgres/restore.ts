@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Readable, Writable } from 'node:stream';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { execa, type Result } from 'execa';
+import { postgresToolEnv } from '../child-env.ts';
 import { plaintextOf } from '../crypto/dump-cipher.ts';
 import type { DumpKey } from '../crypto/dump-key.ts';
 import { PachopsError } from '../errors.ts';
@@ -144,7 +145,8 @@ export async function restoreDatabase(input: RestoreInput): Promise<DumpDigest &
   await (await connectDatabase(input.target, input.database)).end(); // credentials, TLS, the database exists
   const body = await openDump(input.bucket, input.key, input.signal);
   const child = execa(pgToolPath('pg_restore', input.pgBin), restoreArgs(input.clean ?? false), {
-    env: libpqEnv(input.target, input.database),
+    env: postgresToolEnv(libpqEnv(input.target, input.database)),
+    extendEnv: false,
     stdin: 'pipe',
     stdout: 'ignore',
     buffer: { stderr: true },

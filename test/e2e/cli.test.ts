@@ -10,6 +10,7 @@ import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { requestBackup, waitForFinish, waitForPrompt } from '../harness/drive.ts';
 import { type Scenario, startScenario, USERS } from '../harness/scenario.ts';
 import { stackEnv } from '../harness/stack-env.ts';
+import { queryState } from '../harness/state-db.ts';
 
 const CLI = new URL('../../src/cli.ts', import.meta.url).pathname;
 let scenario: Scenario;
@@ -78,6 +79,45 @@ test('a pg_dump that cannot run refuses the backup at its plan: the cluster is n
   expect(scenario.kube.getDeployment('pachd')?.spec.replicas).toBe(1);
   expect(result.stderr).not.toMatch(/\n\s+at /); // a refusal, not a stack trace
 });
+
+test("a tool that prints a password in its error: the terminal, the thread's record and the audit show it masked", async () => {
+  const config = parseYaml(readFileSync(scenario.configPath, 'utf8'));
+  const tools = join(scenario.dir, 'leaky-pg-tools');
+  mkdirSync(tools, { recursive: true });
+  writeFileSync(
+    join(tools, 'pg_dump'),
+    `#!/bin/sh
+if [ "$1" = "--version" ]; then exec /usr/bin/pg_dump --version; fi
+echo "pg_dump: error: the server refused password $PGPASSWORD" >&2
+exit 1
+`,
+    { mode: 0o755 },
+  );
+  config.tools.pgBin = tools;
+  const path = join(scenario.dir, 'leaky-pg-dump.yaml');
+  writeFileSync(path, toYaml(config));
+  const env = { ...scenario.env, PACHOPS_CONFIG: path, LOG_LEVEL: 'warn' };
+  const password = scenario.env.PACH_PG_PASSWORD!;
+  const result = await pachops(['backup', '--cluster', 'prod', '--yes'], env);
+  expect(result.code).toBe(1);
+  expect(result.stdout).toMatch(/dump +✗ failed: .*the server refused password \[redacted\]/);
+  const id = /pachops abort (\S+) --yes/.exec(result.stdout)![1];
+  const [dump] = await queryState<{ error: string }>(
+    scenario,
+    `SELECT error FROM phases WHERE operation_id = $1 AND name = 'dump'`,
+    id,
+  );
+  expect(dump!.error).toMatch(/refused password \[redacted\]/);
+  const audit = await queryState<{ details: unknown }>(
+    scenario,
+    'SELECT details FROM audit WHERE operation_id = $1',
+    id,
+  );
+  for (const text of [result.stdout, result.stderr, JSON.stringify(audit)])
+    expect(text).not.toContain(password);
+  expect((await pachops(['abort', id, '--yes'], env)).code).toBe(0);
+  expect(scenario.kube.getDeployment('pachd')?.spec.replicas).toBe(1);
+}, 60_000);
 
 test('backup --yes runs every phase, then list, show and verify agree', async () => {
   const result = await pachops(['backup', '--cluster', 'prod', '--yes', '--note', 'from the terminal']);

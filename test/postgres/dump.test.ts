@@ -374,6 +374,35 @@ describe('a dump that fails leaves nothing in the bucket', () => {
     }
   });
 
+  test("pg_dump's environment: its connection and the basics, none of pachops' own secrets", async () => {
+    const seen = join(tmp, 'pg_dump.env');
+    const pgBin = pgBinWith(
+      'env',
+      `#!/bin/sh
+if [ "$1" = "--version" ]; then exec /usr/bin/pg_dump --version; fi
+env > ${seen}
+exec /usr/bin/pg_dump "$@"
+`,
+    );
+    const planted = {
+      SLACK_BOT_TOKEN: 'xoxb-planted-for-this-test',
+      STAGING_PG_PASSWORD: 'planted-other-cluster-password',
+      PGPASSWORD: 'planted-state-database-password',
+    };
+    Object.assign(process.env, planted);
+    try {
+      const key = dumpKey('dump-test-20260101t000000z-env', db);
+      await dumpDatabase({ target, database: db, pgBin, bucket: backup, key });
+    } finally {
+      for (const name of Object.keys(planted)) delete process.env[name];
+    }
+    const env = readFileSync(seen, 'utf8');
+    expect(env).toMatch(/^PATH=/m);
+    expect(env).toMatch(new RegExp(`^PGDATABASE=${db}$`, 'm'));
+    expect(env).toMatch(new RegExp(`^PGHOST=${target.host}$`, 'm'));
+    for (const value of Object.values(planted)) expect(env).not.toContain(value);
+  });
+
   test('pg_dump dies after 40 MiB of output: the multipart upload is aborted', async () => {
     const pgBin = pgBinWith(
       'dies',
