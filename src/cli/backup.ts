@@ -62,6 +62,8 @@ export async function runRetryCommand(ctx: CliContext, operationId: string, yes:
       actor: ctx.actor,
       action: `${failed?.name ?? 'next'}.retry`,
     });
+    // The thread's open prompts (a Slack operation's [Retry], [Resume cluster]) no longer start anything.
+    await runner.prompts.supersede(operation.id);
     if (failed) await runner.dispatcher.dispatch(operation.id, failed.name, ctx.actor);
     else await advance(runner, operation.id);
   });
@@ -129,6 +131,7 @@ export async function withRunner(
     announcer,
     log: ctx.log,
     signal: controller.signal,
+    actor: ctx.actor,
   });
   let operationId: string | undefined;
   try {
@@ -151,6 +154,7 @@ export async function withRunner(
         announcer,
         log: ctx.log,
         signal: new AbortController().signal,
+        actor: ctx.actor,
       });
       await resumeThenEnd(resumer, operation.id, 'aborted', ctx.actor);
       operation = (await store.getOperation(operation.id))!;

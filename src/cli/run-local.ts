@@ -20,6 +20,8 @@ export function createLocalRunner(input: {
   announcer: Announcer;
   log: Logger;
   signal: AbortSignal;
+  /** Who gave the approvals (`--yes`): recorded as each phase's approver. */
+  actor: string;
 }): RunnerDeps {
   const deps: RunnerDeps = {
     config: input.config,
@@ -28,7 +30,7 @@ export function createLocalRunner(input: {
     reporter: input.reporter,
     announcer: input.announcer,
     log: input.log,
-    approvalsImplied: true,
+    approvedBy: input.actor,
     services: createServiceCache(input.config),
     dispatcher: undefined as unknown as Dispatcher,
   };

@@ -17,8 +17,8 @@ export interface FlowDeps {
   /** The users' channels. */
   announcer: Announcer;
   log: Logger;
-  /** The CLI's `--yes`: every approval is given up front. */
-  approvalsImplied?: boolean;
+  /** The CLI's `--yes`: every approval is given up front, by this actor (`cli:<user>`). */
+  approvedBy?: string;
 }
 
 /**
@@ -40,12 +40,8 @@ export async function advance(deps: FlowDeps, operationId: string): Promise<void
   const next = phases.find((p) => p.status === 'pending' || p.status === 'awaiting-approval');
   if (!next) return finishOperation(deps, operation, 'succeeded');
   const cluster = deps.config.clusters[operation.cluster];
-  if (deps.approvalsImplied || !needsApproval(cluster, next.name)) {
-    await deps.dispatcher.dispatch(
-      operationId,
-      next.name,
-      deps.approvalsImplied ? operation.requestedBy : 'policy:auto',
-    );
+  if (deps.approvedBy || !needsApproval(cluster, next.name)) {
+    await deps.dispatcher.dispatch(operationId, next.name, deps.approvedBy ?? 'policy:auto');
     return;
   }
   await deps.store.updatePhase(operationId, next.name, { status: 'awaiting-approval' });

@@ -7,7 +7,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
-import { requestBackup, waitForFinish, waitForPrompt } from '../harness/drive.ts';
+import { approvePhases, click, requestBackup, waitForFinish, waitForPrompt } from '../harness/drive.ts';
 import { type Scenario, startScenario, USERS } from '../harness/scenario.ts';
 import { stackEnv } from '../harness/stack-env.ts';
 import { queryState } from '../harness/state-db.ts';
@@ -156,6 +156,61 @@ test('a backup already running from Slack makes the CLI refuse (exit 3)', async 
   await scenario.bot!.stop();
   await scenario.worker!.stop();
 }, 60_000);
+
+test("`pachops retry` on a Slack operation whose pause failed: the thread's buttons are retired, the terminal runs the rest as its own approvals", async () => {
+  await scenario.startBot();
+  await scenario.startWorker();
+  const release = scenario.kube.stuckPods('app=pachw');
+  let id: string;
+  try {
+    const parent = await requestBackup(scenario, USERS.requester);
+    await approvePhases(scenario, parent.ts, USERS.approver, ['pause']);
+    const failure = await waitForPrompt(scenario, parent.ts, 'pachops:retry', /^pause failed/, 20_000);
+    id = /operation `([^`]+)`/.exec(JSON.stringify(scenario.slack.thread('C0OPS', parent.ts)[0].blocks))![1];
+    await scenario.worker!.stop();
+    // While a retry from the terminal runs (and fails again), the thread's [Retry] starts nothing.
+    const retrying = pachops(['retry', id, '--yes']);
+    await scenario.slack.waitFor(
+      async () =>
+        (
+          await queryState(
+            scenario,
+            `SELECT 1 FROM phases WHERE operation_id = $1 AND name = 'pause' AND status = 'running' AND runs = 2`,
+            id,
+          )
+        ).length > 0,
+      { what: 'the retried pause to run in the terminal' },
+    );
+    await click(scenario, USERS.approver, failure, 'pachops:retry');
+    await scenario.slack.waitFor(() =>
+      scenario.slack
+        .ephemerals({ userId: USERS.approver })
+        .find((e) => /replaced by a newer one/.test(e.text)),
+    );
+    expect((await retrying).code).toBe(1);
+    const [pause] = await queryState<{ runs: number }>(
+      scenario,
+      `SELECT runs FROM phases WHERE operation_id = $1 AND name = 'pause'`,
+      id,
+    );
+    expect(pause!.runs).toBe(2);
+  } finally {
+    release();
+  }
+  const result = await pachops(['retry', id, '--yes']);
+  expect(result.stderr).toBe('');
+  expect(result.code).toBe(0);
+  expect(result.stdout).toMatch(/backup prod-\S+ complete and verified/);
+  const approvers = await queryState<{ name: string; approved_by: string }>(
+    scenario,
+    `SELECT name, approved_by FROM phases WHERE operation_id = $1 AND name IN ('pause', 'dump', 'resume') ORDER BY position`,
+    id,
+  );
+  // Each phase run from the terminal names the terminal's user, not the Slack requester.
+  expect(approvers).toHaveLength(3);
+  for (const phase of approvers) expect(phase.approved_by).toMatch(/^cli:/);
+  await scenario.bot!.stop();
+}, 90_000);
 
 test('a failure while paused says so, exits 1, and `abort --yes` brings the cluster back', async () => {
   const release = scenario.kube.stuckPods('app=pachw');
