@@ -60,12 +60,16 @@ export function watchForAbort(input: {
       input.log.warn({ err: error }, 'could not look for an abort request; trying again');
     }
   };
-  const timer = setInterval(() => {
+  const look = () => {
     if (inFlight || seen) return;
     inFlight = poll().finally(() => {
       inFlight = undefined;
     });
-  }, input.intervalMs ?? ABORT_POLL_MS);
+  };
+  // At once, then every interval: a request made before the phase started (a resume ending the
+  // operation as the phase was taken up) stops it before it acts.
+  look();
+  const timer = setInterval(look, input.intervalMs ?? ABORT_POLL_MS);
   return {
     signal: controller.signal,
     request: () => seen,

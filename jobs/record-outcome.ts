@@ -1,13 +1,13 @@
+// How a phase's run ended: recorded in the state database and the audit, and told in its thread.
 import { configSecrets } from '../src/config/secrets.ts';
 import { describeError, PachopsError } from '../src/errors.ts';
 import type { Logger } from '../src/log.ts';
 import { scrubText, secretForms } from '../src/log-redact.ts';
 import { type FlowDeps, finishOperation } from '../src/operations/advance.ts';
-import type { PhaseName } from '../src/operations/model.ts';
+import type { Operation, PhaseName } from '../src/operations/model.ts';
+import type { FailureOffer } from '../src/operations/ports.ts';
 import { PhaseAbortedError } from './abort-watch.ts';
 import type { PhaseOutcome } from './phases/types.ts';
-
-/** How a phase's run ended, recorded in the state database and the audit, and told in its thread. */
 
 /** One attempt of one run of a phase. */
 export interface PhaseAttempt {
@@ -62,24 +62,8 @@ export async function recordFailure(deps: FlowDeps, run: PhaseAttempt, error: un
       ? { by: error.request.requestedBy, at: error.request.requestedAt, partial: error.partial }
       : undefined;
   if (operation.state.endAfterResume && run.phase !== 'resume') {
-    // Stopped for the resume that ends the operation: reported, nothing offered, no retry.
     log.warn({ err: error }, 'phase stopped; the operation ends with the resume');
-    await deps.store.updatePhase(run.operationId, run.phase, { status: 'failed', error: message });
-    await deps.store.audit({
-      operationId: run.operationId,
-      cluster: operation.cluster,
-      actor: 'pachops',
-      action: `${run.phase}.stopped-for-resume`,
-      details: { error: message },
-    });
-    await deps.reporter.phaseFailed(operation, run.phase, message, {
-      retry: false,
-      resume: false,
-      abort: false,
-      aborted,
-      ending: true,
-    });
-    return;
+    return recordStoppedForResume(deps, operation, run.phase, message, aborted);
   }
   if (!final) {
     log.warn({ err: error, attempt: run.attempt }, 'phase attempt failed; retrying');
@@ -93,7 +77,8 @@ export async function recordFailure(deps: FlowDeps, run: PhaseAttempt, error: un
     return;
   }
   // The plan only reads: when it finds the request cannot be done, nothing has changed (a refusal, not a fault).
-  const refused = run.phase === 'plan' && error instanceof PachopsError && error.permanent;
+  const refused =
+    run.phase === 'plan' && error instanceof PachopsError && error.permanent && error.code !== 'JOB_FAILED';
   if (refused)
     log.warn({ code: error.code, reason: message }, 'the plan refused the request; nothing changed');
   else log.error({ err: error }, 'phase failed');
@@ -117,5 +102,30 @@ export async function recordFailure(deps: FlowDeps, run: PhaseAttempt, error: un
     resume: paused,
     abort: !paused,
     aborted,
+  });
+}
+
+/** Stopped for the resume that ends the operation: recorded and reported, nothing offered, no retry. */
+async function recordStoppedForResume(
+  deps: FlowDeps,
+  operation: Operation,
+  phase: PhaseName,
+  message: string,
+  aborted: FailureOffer['aborted'],
+): Promise<void> {
+  await deps.store.updatePhase(operation.id, phase, { status: 'failed', error: message });
+  await deps.store.audit({
+    operationId: operation.id,
+    cluster: operation.cluster,
+    actor: 'pachops',
+    action: `${phase}.stopped-for-resume`,
+    details: { error: message },
+  });
+  await deps.reporter.phaseFailed(operation, phase, message, {
+    retry: false,
+    resume: false,
+    abort: false,
+    aborted,
+    ending: true,
   });
 }

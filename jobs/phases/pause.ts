@@ -20,6 +20,8 @@ export const pausePhase: Phase = {
     };
     if (!operation.state.pause) await ctx.saveState({ pause: record });
     await announcePauseStarted(ctx);
+    // Asked to stop while announcing (an abort, a resume ending the operation): nothing scaled down yet.
+    ctx.signal.throwIfAborted();
     const outcome = record.mode === 'scale' ? await pauseByScaling(ctx, record) : await pauseWithPachctl(ctx);
     await ctx.saveState({ pause: { ...record, pausedAt: new Date().toISOString() } });
     return outcome;
@@ -43,7 +45,7 @@ async function pauseByScaling(ctx: PhaseContext, record: PauseRecord): Promise<P
 
 async function pauseWithPachctl(ctx: PhaseContext): Promise<PhaseOutcome> {
   const { pachctl } = ctx.services;
-  await pachctl.pause();
+  await pachctl.pause(ctx.signal);
   const waited = await waitUntil(
     'pachctl enterprise pause-status to say paused',
     async () => {

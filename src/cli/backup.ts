@@ -55,7 +55,10 @@ export async function runRetryCommand(ctx: CliContext, operationId: string, yes:
   return withRunner(ctx, ['succeeded', 'planned'], async (store, runner, track) => {
     const operation = await activeOperation(store, operationId);
     track(operation.id);
-    const failed = (await store.getPhases(operation.id)).find((p) => p.status === 'failed');
+    // An operation ending with a resume (emergency resume, Reject while paused) goes on only with it.
+    const failed = operation.state.endAfterResume
+      ? (await store.getPhase(operation.id, 'resume'))!
+      : (await store.getPhases(operation.id)).find((p) => p.status === 'failed');
     await store.audit({
       operationId,
       cluster: operation.cluster,

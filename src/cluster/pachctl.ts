@@ -6,7 +6,8 @@ export type PauseStatus = 'unpaused' | 'partially-paused' | 'paused';
 
 /** `pachctl`, run with execa; never through a shell, never with a secret in its arguments. */
 export interface Pachctl {
-  pause(): Promise<void>;
+  /** `signal` stops the command (an abort, or a resume ending the operation). */
+  pause(signal?: AbortSignal): Promise<void>;
   unpause(): Promise<void>;
   pauseStatus(): Promise<PauseStatus>;
   /** `pachctl version`: the client's and the server's versions. */
@@ -16,13 +17,15 @@ export interface Pachctl {
 }
 
 export function createPachctl(options: { binary: string; timeoutMs?: number }): Pachctl {
-  const run = async (args: string[]): Promise<string> => {
+  const run = async (args: string[], signal?: AbortSignal): Promise<string> => {
     const result = await execa(options.binary, args, {
       reject: false,
+      cancelSignal: signal,
       env: clusterToolEnv(),
       extendEnv: false,
       timeout: options.timeoutMs ?? 120_000,
     });
+    signal?.throwIfAborted();
     if (result.failed) {
       const reason = String(result.stderr || result.stdout || result.shortMessage || 'no output')
         .trim()
@@ -42,7 +45,7 @@ export function createPachctl(options: { binary: string; timeoutMs?: number }): 
     return String(result.stdout).trim();
   };
   return {
-    pause: async () => void (await run(['enterprise', 'pause'])),
+    pause: async (signal) => void (await run(['enterprise', 'pause'], signal)),
     unpause: async () => void (await run(['enterprise', 'unpause'])),
     pauseStatus: async () => {
       const out = await run(['enterprise', 'pause-status']);

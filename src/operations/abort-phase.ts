@@ -114,7 +114,12 @@ export async function recordAbortRequest(
 export async function stopPhasesUnderWay(
   store: StateStore,
   operation: Pick<Operation, 'id' | 'cluster'>,
-  input: { requestedBy: string; waitMs: number; pollMs?: number; onStopping?: (phases: PhaseName[]) => void },
+  input: {
+    requestedBy: string;
+    waitMs: number;
+    pollMs?: number;
+    onStopping?: (phases: PhaseName[]) => Promise<void>;
+  },
 ): Promise<PhaseName[]> {
   const deadline = Date.now() + input.waitMs;
   let announced = false;
@@ -122,16 +127,16 @@ export async function stopPhasesUnderWay(
     const underWay = (await store.getPhases(operation.id)).filter(
       (p) => isAbortable(p.name) && isUnderWay(p, p.runs),
     );
-    // Queued ones too: a job taken up a moment from now sees the request at its first poll.
+    // Queued ones too: a job taken up now sees the request at once, or the operation's end (it then skips).
     for (const phase of underWay)
       await recordAbortRequest(store, operation, {
         phase: phase.name,
         run: phase.runs,
         requestedBy: input.requestedBy,
       });
-    const running = underWay.filter((p) => p.status === 'running').map((p) => p.name);
-    if (running.length === 0 || Date.now() >= deadline) return running;
-    if (!announced) input.onStopping?.(running);
+    const names = underWay.map((p) => p.name);
+    if (names.length === 0 || Date.now() >= deadline) return names;
+    if (!announced) await input.onStopping?.(names);
     announced = true;
     await sleep(input.pollMs ?? 500);
   }

@@ -201,6 +201,43 @@ test('/pach resume while the mirror runs: the mirror stops first and writes no m
   expect(scenario.kube.getDeployment('pachd')?.spec.replicas).toBe(1);
 }, 120_000);
 
+test('/pach resume while the pause waits for its pods: the pause is stopped first, then the cluster is scaled back as it was', async () => {
+  const release = scenario.kube.stuckPods('app=pachw');
+  try {
+    const parent = await requestBackup(scenario, USERS.requester);
+    await approvePhases(scenario, parent.ts, USERS.approver, ['pause']);
+    await waitForRunning(parent.ts, 'pause', /waiting: /);
+    await scenario.slack.command(scenario.bot!.url, {
+      userId: USERS.approver,
+      channelId: CHANNELS.ops,
+      text: 'resume prod',
+    });
+    expect((await waitForFinish(scenario, parent.ts, 30_000)).text).toMatch(/Backup aborted/);
+    const [{ id }] = await queryState<{ id: string }>(
+      scenario,
+      'SELECT id FROM operations WHERE thread_ts = $1',
+      parent.ts,
+    );
+    const actions = (
+      await queryState<{ action: string }>(
+        scenario,
+        'SELECT action FROM audit WHERE operation_id = $1 ORDER BY id',
+        id,
+      )
+    ).map((a) => a.action);
+    expect(actions.indexOf('pause.stopped-for-resume')).toBeGreaterThan(
+      actions.indexOf('pause.abort-requested'),
+    );
+    expect(actions.indexOf('resume.started')).toBeGreaterThan(actions.indexOf('pause.stopped-for-resume'));
+    expect(actions.indexOf('resume.succeeded')).toBeGreaterThan(actions.indexOf('resume.started'));
+  } finally {
+    release();
+  }
+  await scenario.kube.waitForSettled();
+  expect(scenario.kube.getDeployment('pachd')?.spec.replicas).toBe(1);
+  expect(scenario.kube.getDeployment('pachw')?.spec.replicas).toBeGreaterThan(0);
+}, 90_000);
+
 test('`pachops abort` while a phase runs: asks it to stop, waits for it, then resumes the cluster and ends the operation', async () => {
   const release = scenario.kube.stuckPods('app=pachw');
   try {

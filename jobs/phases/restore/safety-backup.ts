@@ -44,6 +44,8 @@ export const safetyBackupPhase: Phase = {
       options: { ...operation.options, note: `safety backup before restoring ${operation.backupId}` },
       state: { pause: operation.state.pause, dumps, mirror, helm: saved.helm, pachd: saved.pachd },
     };
+    // Asked to stop after the last copy: no manifest, so no half-made safety backup is ever listed.
+    ctx.signal.throwIfAborted();
     await writeManifest(ctx.services.backup, buildManifest(safety, cluster));
     const bytes = Object.values(dumps).reduce((sum, d) => sum + d.bytes, 0);
     return {
