@@ -45,13 +45,14 @@ async function watchPause(deps: RunnerDeps, operation: Operation, now: Date): Pr
     });
   };
   if (autoResumeAfterMinutes && pausedMs >= autoResumeAfterMinutes * 60_000 && !done.autoResumedAt) {
-    // The resume does not wait for Slack: the cluster comes back even when nobody can be told.
-    await record('autoResumedAt', 'watchdog.auto-resume');
+    // Counted once the resume is queued (a queue that refused is tried again at the next look), and
+    // before Slack is told: the cluster comes back even when nobody can be.
     const resume = await deps.store.getPhase(operation.id, 'resume');
     if (!resume || !['queued', 'running'].includes(resume.status)) {
       await resumeThenEnd(deps, operation.id, 'aborted', 'watchdog');
       await deps.prompts.supersede(operation.id);
     }
+    await record('autoResumedAt', 'watchdog.auto-resume');
     await deps.reporter.alert(
       operation,
       `:rotating_light: ${operation.cluster} has been paused for ${paused}: resuming it now (watchdog.autoResumeAfterMinutes); the ${operation.kind} ends here.`,
@@ -108,7 +109,6 @@ async function restartLostJobs(deps: RunnerDeps, queue: Queue, operation: Operat
         cluster: operation.cluster,
         actor: 'watchdog',
         action: `${phase.name}.job-failed`,
-        details: { reason: job.reason },
       });
       await recordJobFailure(deps, operation.id, phase.name, job.reason);
       continue;

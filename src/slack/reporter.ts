@@ -180,14 +180,21 @@ export class SlackReporter implements Reporter {
   }
 
   async alert(operation: Operation, text: string): Promise<void> {
-    await this.notice(operation, text);
-    const { channel, ts } = operation.thread!;
+    // The channel post first: it is the one that must be seen, and one Slack refused is given again later
+    // without a second copy in the thread. An operation without a thread (the CLI's) alerts its ops channel.
+    const [opsChannel] = slackFor(this.deps.config, operation.cluster).opsChannels;
+    if (!operation.thread) {
+      if (opsChannel) await this.deps.client.chat.postMessage({ channel: opsChannel, text });
+      return;
+    }
+    const { channel, ts } = operation.thread;
     const permalink = await this.deps.client.chat
       .getPermalink({ channel, message_ts: ts })
       .then((r) => r.permalink)
       .catch(() => undefined);
     const link = permalink ? ` (<${permalink}|thread>)` : '';
     await this.deps.client.chat.postMessage({ channel, text: `${text}${link}` });
+    await this.notice(operation, text);
   }
 
   async operationFinished(operation: Operation): Promise<void> {

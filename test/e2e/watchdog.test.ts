@@ -47,8 +47,8 @@ describe('the watchdog on a long pause', () => {
     const parent = await requestBackup(scenario, USERS.requester);
     await approvePhases(scenario, parent.ts, USERS.approver, ['pause']);
     await waitForPrompt(scenario, parent.ts, 'pachops:approve', PHASE_TITLES.dump);
-    // Nobody approves the dump: the cluster stays paused. Slack refuses the first reminder (its thread
-    // post and its channel post): the reminder is given again at the next look, not counted as given.
+    // Nobody approves the dump: the cluster stays paused. Slack refuses the reminder's channel post twice:
+    // it is given again at the next look each time, not counted as given.
     scenario.slack.failNext('chat.postMessage', 'internal_error');
     scenario.slack.failNext('chat.postMessage', 'internal_error');
     const inChannel = (pattern: RegExp) =>
