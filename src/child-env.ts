@@ -7,18 +7,22 @@
 /** Slack's credentials: no program pachops starts needs them. */
 const SLACK_CREDENTIALS = new Set(['SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET', 'SLACK_APP_TOKEN']);
 
-/** What any program needs to run: where to find programs and home, the locale, the time zone. */
-const BASICS = /^(PATH|HOME|USER|LOGNAME|LANG|LANGUAGE|LC_[A-Z]+|TZ|TMPDIR)$/;
+/** What any program needs to run: where to find programs, libraries and home, the locale, the time zone. */
+const BASICS = /^(PATH|LD_LIBRARY_PATH|HOME|USER|LOGNAME|LANG|LANGUAGE|LC_[A-Z]+|TZ|TMPDIR)$/;
+
+/** libpq's own settings an operator may rely on (client certificates, a service file), but not a password. */
+const LIBPQ = /^PG(?!PASSWORD$)[A-Z]+$/;
 
 type Env = Record<string, string | undefined>;
 
 /**
- * pg_dump, pg_restore: the basics and the connection given (libpq's variables), nothing else; an
- * inherited `PG…` variable (the state database's password, say) never reaches a cluster's server.
+ * pg_dump, pg_restore: the basics, libpq's settings and the connection given (which overrides them),
+ * nothing else; an inherited `PGPASSWORD` (the state database's, say) never reaches a cluster's server.
  */
 export function postgresToolEnv(connection: Record<string, string> = {}, env: Env = process.env): Env {
   const out: Env = {};
-  for (const [name, value] of Object.entries(env)) if (BASICS.test(name)) out[name] = value;
+  for (const [name, value] of Object.entries(env))
+    if (BASICS.test(name) || LIBPQ.test(name)) out[name] = value;
   return { ...out, ...connection };
 }
 

@@ -11,7 +11,8 @@ function urlPassword(url: string): string | undefined {
 
 /**
  * Every secret value the configuration holds (Slack tokens and signing secret, database passwords, S3
- * keys, the dump key, passwords inside the Redis and state database URLs): the logger masks them wherever they appear.
+ * keys, the dump key, passwords inside the Redis and state database URLs): the logger masks them
+ * wherever they appear.
  */
 export function configSecrets(config: Config): string[] {
   const { runtime } = config;

@@ -20,8 +20,9 @@ export type Refusal = { allowed: false; reason: string } | { allowed: true };
 /**
  * Who may click what, by the operation's cluster's approvers and allowSelfApproval (its own, else the
  * global ones). Going forward (approve, retry) takes an approver other than the requester (unless
- * allowSelfApproval); a scheduled backup's requester is whoever created the schedule. Stopping (reject, abort) and bringing the cluster back (resume) take an approver or
- * the requester: the safe direction should never wait for a second person.
+ * allowSelfApproval); a scheduled backup's requester is whoever created the schedule. Stopping (reject,
+ * abort) and bringing the cluster back (resume) take an approver or the requester: the safe direction
+ * should never wait for a second person.
  */
 export function mayDecide(input: {
   config: Config;

@@ -54,6 +54,7 @@ test('a schedule fires a backup with its own thread, the users are told ahead, a
   );
   const id = /Scheduled `(sch-[0-9a-f]+)`/.exec(created)![1];
   expect(created).toMatch(/next \d{4}-\d\d-\d\d \d\d:\d\d UTC/);
+  expect(created).toMatch(/As the schedule is yours, another approver approves its runs/);
   expect(await say(USERS.requester, 'schedule list')).toContain(id);
   const parent = await scenario.slack.waitFor(() => parents()[0], {
     timeoutMs: 20_000,

@@ -1,4 +1,5 @@
 import { planNotices, removeScheduler, upsertScheduler } from '../../../jobs/schedules.ts';
+import { slackFor } from '../../config/cluster-slack.ts';
 import { resolveCluster } from '../../config/resolve-cluster.ts';
 import { PachopsError } from '../../errors.ts';
 import { nextOccurrence } from '../../operations/schedules.ts';
@@ -49,8 +50,12 @@ export async function handleScheduleBackup(
   const leads = deps.config.schedules.noticeLeadMinutes
     .map((m) => (m >= 60 ? `${m / 60} h` : `${m} min`))
     .join(' and ');
+  // The schedule is its creator's standing request: where they may not approve their own, someone else must.
+  const others = slackFor(deps.config, cluster.name).allowSelfApproval
+    ? ''
+    : ' As the schedule is yours, another approver approves its runs.';
   await request.reply(
-    `:calendar: Scheduled \`${schedule.id}\`: backup of ${cluster.name} at \`${schedule.cron}\` (${schedule.tz}); next ${when(nextOccurrence(schedule))}. The users' channels are told ${leads} ahead; each run opens a thread here and waits for the approvals it needs.`,
+    `:calendar: Scheduled \`${schedule.id}\`: backup of ${cluster.name} at \`${schedule.cron}\` (${schedule.tz}); next ${when(nextOccurrence(schedule))}. The users' channels are told ${leads} ahead; each run opens a thread here and waits for the approvals it needs.${others}`,
   );
 }
 
