@@ -4,7 +4,6 @@
  * got, and Retry continues from there. Anyone else's click is refused, only to them, and changes nothing.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import {
   approvePhases,
   click,
@@ -13,8 +12,7 @@ import {
   waitForFinish,
   waitForPrompt,
 } from '../harness/drive.ts';
-import { pachops } from '../harness/restore-helpers.ts';
-import { makeS3Client } from '../harness/s3-client.ts';
+import { backupFileKeys, pachops } from '../harness/restore-helpers.ts';
 import { CHANNELS, type Scenario, startRgwScenario, USERS } from '../harness/scenario.ts';
 import type { SlackMessage } from '../harness/slack/types.ts';
 import { endActiveOperations, queryState } from '../harness/state-db.ts';
@@ -170,18 +168,7 @@ test('/pach resume while the mirror runs: the mirror stops first and writes no m
   expect(
     thread.some((m) => /^mirror aborted/.test(m.text) && scenario.slack.findButton(m, 'pachops:retry')),
   ).toBe(false);
-  const [{ id, backup_id: backupId }] = await queryState<{ id: string; backup_id: string }>(
-    scenario,
-    'SELECT id, backup_id FROM operations WHERE thread_ts = $1',
-    parent.ts,
-  );
-  const actions = (
-    await queryState<{ action: string }>(
-      scenario,
-      'SELECT action FROM audit WHERE operation_id = $1 ORDER BY id',
-      id,
-    )
-  ).map((a) => a.action);
+  const { backupId, actions } = await operationAudit(parent.ts);
   // Asked to stop, stopped, and only then resumed.
   const stopped = actions.indexOf('mirror.stopped-for-resume');
   expect(actions.indexOf('mirror.abort-requested')).toBeGreaterThan(
@@ -189,12 +176,7 @@ test('/pach resume while the mirror runs: the mirror stops first and writes no m
   );
   expect(stopped).toBeGreaterThan(actions.indexOf('mirror.abort-requested'));
   expect(actions.indexOf('resume.started')).toBeGreaterThan(stopped);
-  const s3 = makeS3Client(scenario.s3);
-  const files = await s3.send(
-    new ListObjectsV2Command({ Bucket: scenario.names.backup, Prefix: `.pachops/backups/${backupId}/` }),
-  );
-  s3.destroy();
-  expect((files.Contents ?? []).map((o) => o.Key)).not.toContain(
+  expect(await backupFileKeys(scenario, backupId)).not.toContain(
     `.pachops/backups/${backupId}/manifest.json`,
   );
   await scenario.kube.waitForSettled();
@@ -213,18 +195,7 @@ test('/pach resume while the pause waits for its pods: the pause is stopped firs
       text: 'resume prod',
     });
     expect((await waitForFinish(scenario, parent.ts, 30_000)).text).toMatch(/Backup aborted/);
-    const [{ id }] = await queryState<{ id: string }>(
-      scenario,
-      'SELECT id FROM operations WHERE thread_ts = $1',
-      parent.ts,
-    );
-    const actions = (
-      await queryState<{ action: string }>(
-        scenario,
-        'SELECT action FROM audit WHERE operation_id = $1 ORDER BY id',
-        id,
-      )
-    ).map((a) => a.action);
+    const { actions } = await operationAudit(parent.ts);
     expect(actions.indexOf('pause.stopped-for-resume')).toBeGreaterThan(
       actions.indexOf('pause.abort-requested'),
     );
@@ -278,6 +249,21 @@ test('`pachops abort` while a phase runs: asks it to stop, waits for it, then re
     release();
   }
 }, 120_000);
+
+/** The thread's operation: its backup id and the actions of its audit, oldest first. */
+async function operationAudit(parentTs: string): Promise<{ backupId: string; actions: string[] }> {
+  const [{ id, backup_id: backupId }] = await queryState<{ id: string; backup_id: string }>(
+    scenario,
+    'SELECT id, backup_id FROM operations WHERE thread_ts = $1',
+    parentTs,
+  );
+  const audit = await queryState<{ action: string }>(
+    scenario,
+    'SELECT action FROM audit WHERE operation_id = $1 ORDER BY id',
+    id,
+  );
+  return { backupId, actions: audit.map((a) => a.action) };
+}
 
 function count(text: string): number {
   return Number(text.replace(/,/g, ''));

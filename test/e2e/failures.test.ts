@@ -3,7 +3,6 @@
  * it stopped, [Retry] continues, [Resume cluster] brings a paused cluster back, and an incomplete backup
  * is never listed. Also the enterprise pause (pachctl) path, working and refused.
  */
-import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import {
   approvePhases,
   click,
@@ -13,7 +12,7 @@ import {
   waitForPrompt,
 } from '../harness/drive.ts';
 import { type RedisServer, startRedis } from '../harness/redis.ts';
-import { makeS3Client } from '../harness/s3-client.ts';
+import { backupFileKeys } from '../harness/restore-helpers.ts';
 import {
   CHANNELS,
   type Scenario,
@@ -109,12 +108,7 @@ describe('scale mode', () => {
     expect(thread.some((m) => /^resume done in /.test(m.text))).toBe(true);
     // The dumps were written before the failure, but without a manifest the backup is not a backup.
     const backupId = /Backup id\* `([^`]+)`/.exec(JSON.stringify(thread[0].blocks))![1];
-    const s3 = makeS3Client(scenario.s3);
-    const files = await s3.send(
-      new ListObjectsV2Command({ Bucket: scenario.names.backup, Prefix: `.pachops/backups/${backupId}/` }),
-    );
-    s3.destroy();
-    expect((files.Contents ?? []).map((o) => o.Key)).not.toContain(
+    expect(await backupFileKeys(scenario, backupId)).not.toContain(
       `.pachops/backups/${backupId}/manifest.json`,
     );
     await scenario.slack.command(scenario.bot!.url, {

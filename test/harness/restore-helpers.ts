@@ -14,6 +14,7 @@ import {
   DeleteObjectCommand,
   GetObjectCommand,
   ListBucketsCommand,
+  ListObjectsV2Command,
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
@@ -163,6 +164,16 @@ export const putObject = (scenario: Scenario, bucket: string, key: string, body:
 
 export const deleteObject = (scenario: Scenario, bucket: string, key: string) =>
   withS3(scenario, (client) => client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key })));
+
+/** The keys under a backup's own prefix in the scenario's backup bucket (its dumps, lists, manifest). */
+export const backupFileKeys = (scenario: Scenario, backupId: string) =>
+  withS3(scenario, async (client) => {
+    const prefix = `.pachops/backups/${backupId}/`;
+    const page = await client.send(
+      new ListObjectsV2Command({ Bucket: scenario.names.backup, Prefix: prefix }),
+    );
+    return (page.Contents ?? []).map((o) => o.Key!);
+  });
 
 export interface ManifestView {
   backupId: string;
