@@ -1,6 +1,5 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { PachopsError } from '../errors.ts';
-import { isAbortable, isUnderWay, recordAbortRequest } from '../operations/abort-phase.ts';
+import { isAbortable, isUnderWay, stopPhasesUnderWay } from '../operations/abort-phase.ts';
 import type { Operation } from '../operations/model.ts';
 import type { StateStore } from '../operations/store.ts';
 import type { CliContext } from './context.ts';
@@ -25,17 +24,13 @@ export async function stopRunningPhase(
       `${phase.name} is running and is not stopped: ${phase.name === 'resume' ? 'it is bringing the cluster back' : 'it ends in seconds'}. Run this again once it has ended.`,
       { permanent: true },
     );
-  await recordAbortRequest(store, operation, { phase: phase.name, run: phase.runs, requestedBy: ctx.actor });
   ctx.out.write(`${phase.name} is running: asked it to stop…\n`);
-  const deadline = Date.now() + waitMs;
-  while (isUnderWay(await store.getPhase(operation.id, phase.name), phase.runs)) {
-    if (Date.now() > deadline)
-      throw new PachopsError(
-        'PHASE_RUNNING',
-        `${phase.name} did not stop within ${Math.round(waitMs / 1000)} s; the request stays recorded and stops it as soon as a worker runs it. Run this again once it has stopped.`,
-        { permanent: true },
-      );
-    await sleep(500);
-  }
+  const still = await stopPhasesUnderWay(store, operation, { requestedBy: ctx.actor, waitMs });
+  if (still.length)
+    throw new PachopsError(
+      'PHASE_RUNNING',
+      `${still.join(', ')} did not stop within ${Math.round(waitMs / 1000)} s; the request stays recorded and stops it as soon as a worker runs it. Run this again once it has stopped.`,
+      { permanent: true },
+    );
   ctx.out.write(`${phase.name} stopped.\n`);
 }

@@ -105,11 +105,11 @@ export async function recordAbortRequest(
 }
 
 /**
- * Before a resume that ends the operation (an emergency resume, the watchdog's, Reject or Abort while
- * paused): asks every other phase under way to stop, and waits until none of them runs, at most `waitMs`.
- * Nothing else may act on the cluster while it is brought back: a pause still scaling down after the resume,
- * or a mirror writing the manifest of a backup whose cluster is live again. Returns the phases still running
- * when the wait ended (the resume goes on regardless: a paused cluster comes back first).
+ * Asks every abortable phase of the operation under way to stop, and waits until none of them runs or
+ * waits to run, at most `waitMs`; returns those still under way when the wait ended. Before a resume that
+ * ends the operation (an emergency resume, the watchdog's, Reject or Abort while paused), so that nothing
+ * else acts on the cluster while it is brought back (a pause still scaling down, a mirror writing the
+ * manifest of a backup whose cluster is live again): that resume goes on regardless. And `pachops abort`.
  */
 export async function stopPhasesUnderWay(
   store: StateStore,
