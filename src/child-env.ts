@@ -15,23 +15,29 @@ const LIBPQ = /^PG(?!PASSWORD$)[A-Z]+$/;
 
 type Env = Record<string, string | undefined>;
 
+/** execa's options for a child that gets exactly `env`: without `extendEnv: false` it would get everything. */
+export interface ChildEnv {
+  env: Env;
+  extendEnv: false;
+}
+
 /**
  * pg_dump, pg_restore: the basics, libpq's settings and the connection given (which overrides them),
  * nothing else; an inherited `PGPASSWORD` (the state database's, say) never reaches a cluster's server.
  */
-export function postgresToolEnv(connection: Record<string, string> = {}, env: Env = process.env): Env {
+export function postgresToolEnv(connection: Record<string, string> = {}, env: Env = process.env): ChildEnv {
   const out: Env = {};
   for (const [name, value] of Object.entries(env))
     if (BASICS.test(name) || LIBPQ.test(name)) out[name] = value;
-  return { ...out, ...connection };
+  return { env: { ...out, ...connection }, extendEnv: false };
 }
 
 /**
  * helm, pachctl: everything but Slack's credentials. A kubeconfig's exec plugin (`aws eks get-token`,
  * `gke-gcloud-auth-plugin`) may need any of the rest, cloud credentials included.
  */
-export function clusterToolEnv(extra: Record<string, string> = {}, env: Env = process.env): Env {
+export function clusterToolEnv(extra: Record<string, string> = {}, env: Env = process.env): ChildEnv {
   const out: Env = {};
   for (const [name, value] of Object.entries(env)) if (!SLACK_CREDENTIALS.has(name)) out[name] = value;
-  return { ...out, ...extra };
+  return { env: { ...out, ...extra }, extendEnv: false };
 }

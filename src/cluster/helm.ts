@@ -104,8 +104,7 @@ export function createHelm(options: HelmOptions): Helm {
   ): Promise<string> => {
     const result = await execa(options.binary, args, {
       reject: false,
-      env: clusterToolEnv(options.kubeconfig ? { KUBECONFIG: options.kubeconfig } : {}),
-      extendEnv: false,
+      ...clusterToolEnv(options.kubeconfig ? { KUBECONFIG: options.kubeconfig } : {}),
       timeout: extra.timeoutMs,
       cancelSignal: extra.signal,
       forceKillAfterDelay: 10_000,

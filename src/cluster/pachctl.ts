@@ -21,8 +21,7 @@ export function createPachctl(options: { binary: string; timeoutMs?: number }): 
     const result = await execa(options.binary, args, {
       reject: false,
       cancelSignal: signal,
-      env: clusterToolEnv(),
-      extendEnv: false,
+      ...clusterToolEnv(),
       timeout: options.timeoutMs ?? 120_000,
     });
     signal?.throwIfAborted();

@@ -40,8 +40,7 @@ export async function checkDump(
   const child = execa(pgToolPath('pg_restore', pgBin), ['--list'], {
     reject: false,
     stdin: 'pipe',
-    env: postgresToolEnv(),
-    extendEnv: false,
+    ...postgresToolEnv(),
   });
   // pg_restore --list may stop reading once it has the table of contents; keep hashing to the end anyway.
   let stdinOpen = true;

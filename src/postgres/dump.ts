@@ -110,8 +110,7 @@ export async function dumpDatabase(input: {
     pgToolPath('pg_dump', pgBin),
     ['--format=custom', `--compress=${compression}`, '--no-password', '--lock-wait-timeout=60000'],
     {
-      env: postgresToolEnv(libpqEnv(target, database)),
-      extendEnv: false,
+      ...postgresToolEnv(libpqEnv(target, database)),
       buffer: { stdout: false, stderr: true },
       reject: false,
       cancelSignal: input.signal,

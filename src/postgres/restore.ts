@@ -145,8 +145,7 @@ export async function restoreDatabase(input: RestoreInput): Promise<DumpDigest &
   await (await connectDatabase(input.target, input.database)).end(); // credentials, TLS, the database exists
   const body = await openDump(input.bucket, input.key, input.signal);
   const child = execa(pgToolPath('pg_restore', input.pgBin), restoreArgs(input.clean ?? false), {
-    env: postgresToolEnv(libpqEnv(input.target, input.database)),
-    extendEnv: false,
+    ...postgresToolEnv(libpqEnv(input.target, input.database)),
     stdin: 'pipe',
     stdout: 'ignore',
     buffer: { stderr: true },

@@ -13,11 +13,7 @@ export function pgToolPath(tool: PgTool, pgBin: string): string {
 /** The major version a pg_dump/pg_restore binary reports (`pg_dump (PostgreSQL) 15.19` → 15). */
 export async function pgToolMajor(tool: PgTool, pgBin: string): Promise<{ major: number; version: string }> {
   const path = pgToolPath(tool, pgBin);
-  const result = await execa(path, ['--version'], {
-    reject: false,
-    env: postgresToolEnv(),
-    extendEnv: false,
-  });
+  const result = await execa(path, ['--version'], { reject: false, ...postgresToolEnv() });
   const match = /(\d+)(?:\.(\d+))?/.exec(String(result.stdout ?? ''));
   if (result.failed || !match) {
     throw new PachopsError(
