@@ -182,8 +182,8 @@ export class SlackReporter implements Reporter {
   async alert(operation: Operation, text: string): Promise<void> {
     // The channel post first: it is the one that must be seen, and one Slack refused is given again later
     // without a second copy in the thread. An operation without a thread (the CLI's) alerts its ops channel.
-    const [opsChannel] = slackFor(this.deps.config, operation.cluster).opsChannels;
     if (!operation.thread) {
+      const [opsChannel] = slackFor(this.deps.config, operation.cluster).opsChannels;
       if (opsChannel) await this.deps.client.chat.postMessage({ channel: opsChannel, text });
       return;
     }
