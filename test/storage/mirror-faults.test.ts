@@ -120,3 +120,40 @@ test('a fault that outlasts the retries fails with the key and the server’s wo
   expect((await listAll(rgw, target.name)).size).toBe(120);
   expect(proxy.stats.keysWrittenMoreThanOnce().filter((w) => w.bucket === target.name)).toEqual([]);
 });
+
+test('a range whose listing fails stops the other ranges: no copy outlives the failed mirror', async () => {
+  const source = await bucketBehindProxy('flt3-src');
+  const target = await bucketBehindProxy('flt3-dst');
+  await putAll(rgw, source.name, smallObjects(240, [100, 500]));
+  const ranges = [{ upTo: 'chunk/5' }, { after: 'chunk/5', upTo: 'chunk/a' }, { after: 'chunk/a' }];
+  // the middle range's listing of the target is refused (501: not retried); the others copy slowly
+  proxy.setFaults({
+    notImplemented: {
+      match: (r) =>
+        r.operation === 'ListObjectsV2' &&
+        r.bucket === target.name &&
+        r.query.get('start-after') === 'chunk/5',
+    },
+    delay: { match: isCopy, ms: 40 },
+  });
+  const writes = () => proxy.stats.writes.filter((w) => w.bucket === target.name).length;
+  try {
+    const error = await mirrorBucket({
+      source,
+      target,
+      changedKeyFor: changedObjectKey,
+      concurrency: 4,
+      ranges,
+    }).catch((e: unknown) => e as Error);
+    const atFailure = writes();
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).message).toContain(target.name);
+    // 160 objects in the other two ranges, 4 at a time, 40 ms each: they would still be copying
+    expect(writes()).toBe(atFailure);
+    expect(atFailure).toBeLessThan(160);
+  } finally {
+    proxy.setFaults({ notImplemented: undefined, delay: undefined });
+  }
+});

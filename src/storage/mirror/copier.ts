@@ -72,6 +72,14 @@ export class Copier {
     return { settled: running };
   }
 
+  /**
+   * Stops new copies for a failure outside any copy (a range's listing, its object list): every range
+   * then winds down at its next key, and the mirror fails with the first failure once drained.
+   */
+  fail(error: unknown): void {
+    this.failure ??= { error };
+  }
+
   get stopped(): boolean {
     return this.failure !== undefined || this.options.signal?.aborted === true;
   }

@@ -90,7 +90,9 @@ export async function mirrorBucket(options: MirrorOptions): Promise<MirrorResult
           );
           await list.flushed();
           if (!copier.stopped) await writer?.finish();
-        }),
+          // A range that fails (its listing, its object list) stops the others rather than leaving them
+          // copying after the mirror has been reported failed, beside a retry.
+        }).catch((error: unknown) => copier.fail(error)),
       ),
     );
     await copier.drain();
