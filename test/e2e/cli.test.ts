@@ -6,8 +6,11 @@ import { execFile } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { approvePhases, click, requestBackup, waitForFinish, waitForPrompt } from '../harness/drive.ts';
+import { consistencyKeys } from '../harness/pachyderm/simulator.ts';
+import { makeS3Client } from '../harness/s3-client.ts';
 import { type Scenario, startScenario, USERS } from '../harness/scenario.ts';
 import { stackEnv } from '../harness/stack-env.ts';
 import { queryState } from '../harness/state-db.ts';
@@ -135,6 +138,38 @@ test('backup --yes runs every phase, then list, show and verify agree', async ()
   expect(verify.code).toBe(0);
   expect(verify.stdout).toMatch(/verified/);
   expect((await pachops(['show', 'prod-20200101t000000z-0000'])).code).toBe(2);
+}, 60_000);
+
+test("a chunk object the database references but the cluster's bucket lacks: the backup is written, fails verification, and says so everywhere", async () => {
+  const client = makeS3Client(stackEnv().rgw!);
+  const bucket = scenario.names.source;
+  const [{ key }] = await consistencyKeys(scenario.dbUrl(scenario.names.pachyderm));
+  const saved = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  const body = await saved.Body!.transformToByteArray();
+  await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+  try {
+    const result = await pachops(['backup', '--yes']);
+
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(
+      new RegExp(
+        `1 of [\\d,]+ chunk objects the database references are missing from the cluster's own bucket.*${key}`,
+      ),
+    );
+    expect(result.stdout).toMatch(/verify +✗ failed: .*failed verification: 1 of [\d,]+ chunk objects/);
+    const backupId = /backup (prod-\S+) failed verification/.exec(result.stdout)![1]!;
+    // the cluster is back; the backup is listed, and marked
+    expect(scenario.kube.getDeployment('pachd')?.spec.replicas).toBe(1);
+    expect((await pachops(['list'])).stdout).toMatch(new RegExp(`${backupId}.*VERIFY FAILED`));
+    expect((await pachops(['verify', backupId])).code).toBe(1);
+    // the failed verify waits for someone, like any failed phase: Abort closes the operation
+    const id = /pachops abort (\S+) --yes/.exec(result.stdout)![1]!;
+    expect((await pachops(['abort', id, '--yes'])).code).toBe(0);
+    expect((await pachops(['status'])).stdout).toMatch(/no operation in progress/);
+  } finally {
+    await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+    client.destroy();
+  }
 }, 60_000);
 
 test('a backup already running from Slack makes the CLI refuse (exit 3)', async () => {

@@ -83,6 +83,7 @@ export async function verifyBackup(input: {
   }
   const objects = await checkObjects(bucket, manifest, problems, input.progress);
   lines.push(`${formatCount(objects)} listed objects present with their sizes`);
+  checkConsistency(manifest, problems, lines);
   await checkServerSideEncryption(bucket, manifest, problems, lines);
   const verification = {
     at: new Date().toISOString(),
@@ -96,6 +97,23 @@ export async function verifyBackup(input: {
     verification,
   });
   return { dumps: manifest.databases.length, objects, problems, lines };
+}
+
+/**
+ * The mirror's check of the object list against the keys the dumped metadata references: a backup that
+ * lacks some restores a cluster that lacks them too, so it is not a good backup, even when the cluster's
+ * own bucket was already missing them (a fault to hear about now, not at restore time).
+ */
+function checkConsistency(manifest: Manifest, problems: string[], lines: string[]): void {
+  const consistency = manifest.consistency;
+  if (!consistency) return;
+  if (consistency.missing === 0) {
+    lines.push(`all ${formatCount(consistency.referenced)} chunk objects the database references are listed`);
+    return;
+  }
+  problems.push(
+    `${formatCount(consistency.missing)} of ${formatCount(consistency.referenced)} chunk objects the database references are not in the backup: the cluster's bucket lacked them when it was mirrored, so a restore would lack them too (e.g. ${consistency.sample.slice(0, 3).join(', ')})`,
+  );
 }
 
 /** Merge-joins the object list with the backup bucket's listing; `stored` versions are checked one by one. */

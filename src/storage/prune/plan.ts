@@ -35,7 +35,7 @@ export async function planPrune(input: {
   cluster: string;
   retention: Retention;
 }): Promise<PrunePlan> {
-  const complete: { id: string; createdAt: string; listKey: string }[] = [];
+  const complete: { id: string; createdAt: string; verified: boolean; listKey: string }[] = [];
   const missing: string[] = [];
   for (const id of await listBackupIds(input.bucket)) {
     const manifest = await readManifest(input.bucket, id);
@@ -49,7 +49,8 @@ export async function planPrune(input: {
         `${input.bucket.name} also holds backup ${id} of cluster ${manifest.cluster}: prune only a backup bucket that one cluster uses`,
         { permanent: true },
       );
-    complete.push({ id, createdAt: manifest.createdAt, listKey: manifest.objects.listKey });
+    const verified = manifest.verification?.ok === true;
+    complete.push({ id, createdAt: manifest.createdAt, verified, listKey: manifest.objects.listKey });
   }
   if (!complete.length)
     throw new PachopsError(

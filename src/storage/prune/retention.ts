@@ -1,9 +1,11 @@
 import type { Retention } from '../../config/schema.ts';
 
-/** A complete backup as retention sees it: its id and when it was taken. */
+/** A complete backup as retention sees it: its id, when it was taken, whether it passed verification. */
 export interface DatedBackup {
   id: string;
   createdAt: string;
+  /** Its manifest records a verification that passed. */
+  verified?: boolean;
 }
 
 export interface RetentionVerdict {
@@ -18,13 +20,15 @@ type Bucketing = { rule: string; count: number; bucketOf: (at: Date) => string }
 /**
  * Which backups the rules keep, newest first, like restic's `forget --keep-*`: a backup is kept when any
  * rule keeps it; `keepDaily: N` keeps the newest backup of each of the last N UTC days that have one
- * (weeks are ISO weeks, months calendar months). The newest backup is always kept (keepLast ≥ 1).
+ * (weeks are ISO weeks, months calendar months). The newest backup is always kept (keepLast ≥ 1), and
+ * so is the newest verified one: recent backups that failed verification never push out the last good one.
  */
 export function applyRetention(backups: DatedBackup[], retention: Retention): RetentionVerdict[] {
   const sorted = [...backups].sort(
     (a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt) || (a.id < b.id ? 1 : -1),
   );
   const verdicts = sorted.map((b) => ({ id: b.id, createdAt: b.createdAt, keptBy: [] as string[] }));
+  const newestVerified = sorted.findIndex((b) => b.verified);
   verdicts.slice(0, Math.max(1, retention.keepLast)).forEach((verdict, i) => {
     verdict.keptBy.push(`last ${i + 1}`);
   });
@@ -43,6 +47,8 @@ export function applyRetention(backups: DatedBackup[], retention: Retention): Re
       verdict.keptBy.push(`${rule} ${bucket}`);
     }
   }
+  if (newestVerified >= 0 && !verdicts[newestVerified]!.keptBy.length)
+    verdicts[newestVerified]!.keptBy.push('newest verified');
   return verdicts;
 }
 

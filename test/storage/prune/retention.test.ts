@@ -66,3 +66,26 @@ test('never prunes to zero: keepLast below 1 is refused, and the newest is alway
   expect(kept(applyRetention([b('only', '2020-01-01T00:00:00Z')], rules({})))).toEqual({ only: 'last 1' });
   expect(applyRetention([], rules({ keepLast: 3 }))).toEqual([]);
 });
+
+test('the newest verified backup is kept even when newer ones that failed verification fill every rule', () => {
+  const failed = (id: string, at: string) => ({ ...b(id, at), verified: false });
+  const backups = [
+    { ...b('good-old', '2026-11-10T00:00:00Z'), verified: true },
+    { ...b('good', '2026-11-16T00:00:00Z'), verified: true },
+    failed('bad-1', '2026-11-17T00:00:00Z'),
+    failed('bad-2', '2026-11-18T00:00:00Z'),
+  ];
+  expect(kept(applyRetention(backups, rules({ keepLast: 2 })))).toEqual({
+    'bad-2': 'last 1',
+    'bad-1': 'last 2',
+    good: 'newest verified',
+  });
+  // kept by a rule already: no second reason, nothing more kept
+  expect(kept(applyRetention(backups, rules({ keepLast: 3 })))).toEqual({
+    'bad-2': 'last 1',
+    'bad-1': 'last 2',
+    good: 'last 3',
+  });
+  // none verified (never verified, or all failed): the rules alone decide
+  expect(kept(applyRetention(backups.slice(2), rules({ keepLast: 1 })))).toEqual({ 'bad-2': 'last 1' });
+});
