@@ -17,7 +17,10 @@ import { canSendCopyDirectly, sendCopyObject } from './send-copy.ts';
 
 /** CopyObject's limit; larger objects are copied in parts. */
 export const COPY_OBJECT_LIMIT = 5 * 1024 ** 3;
-/** Above this, streamed copies go through lib-storage's multipart upload. */
+/**
+ * Above this (or above one part, when parts are smaller), a streamed copy is a multipart upload
+ * (uploadStream): a failure then costs a part, not the object. At or below it, one PutObject streams it.
+ */
 export const SINGLE_PUT_LIMIT = 64 * 1024 ** 2;
 /** A streamed copy is not retried by the SDK (its body cannot be replayed), so it is retried here, whole. */
 const STREAMED_ATTEMPTS = 3;
@@ -44,12 +47,15 @@ export interface CopyContext {
    * dropped the server-side encryption asked of it (RGW 16). Later copies go in parts (UploadPartCopy).
    */
   copyObjectUnfit?: boolean;
-  /** Bounds memory: each streamed multipart upload buffers up to two parts. */
+  /** Bounds memory: each streamed multipart upload holds three part buffers (uploadStream). */
   streamSlots?: { acquire(): Promise<() => void> };
   log?: Pick<Logger, 'warn'>;
 }
 
-/** Large streamed uploads at once in one run: each buffers two parts. */
+/**
+ * Streamed multipart uploads at once in one run, each holding three part buffers: at the default 64 MiB
+ * parts, 768 MiB at most (objects of more than 10,000 parts have larger parts: effectivePartSize).
+ */
 const STREAM_SLOTS = 4;
 
 /** A run's copy context: the tuning (defaults where unset) and its bound on large streamed uploads. */
@@ -214,8 +220,13 @@ function missingOr(error: unknown, copy: ObjectCopy): PachopsError {
   return s3Error(error, `copy ${sourceKey} from ${source.name} to ${target.name}/${targetKey}`);
 }
 
+/** Whether a streamed copy of `size` bytes goes in parts (more than one part, or than SINGLE_PUT_LIMIT). */
+function inParts(size: number, partSize: number): boolean {
+  return size > Math.min(SINGLE_PUT_LIMIT, partSize);
+}
+
 async function streamWithRetries(copy: ObjectCopy, context: CopyContext): Promise<number> {
-  const large = copy.size > SINGLE_PUT_LIMIT;
+  const large = inParts(copy.size, context.tuning.partSize);
   const release = large ? await context.streamSlots?.acquire() : undefined;
   try {
     for (let attempt = 1; ; attempt++) {
@@ -244,7 +255,7 @@ async function streamObject(copy: ObjectCopy, partSize: number): Promise<number>
   body.on('error', () => undefined); // the upload reports it; a destroyed body must not crash the process
   const size = response.ContentLength ?? copy.size;
   const metadata = copy.sourceEtag ? { [SOURCE_ETAG_METADATA]: copy.sourceEtag } : undefined;
-  if (size > SINGLE_PUT_LIMIT) {
+  if (inParts(size, partSize)) {
     await uploadStream(target, targetKey, body, {
       signal,
       partSize: effectivePartSize(size, partSize),
