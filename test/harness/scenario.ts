@@ -105,6 +105,8 @@ export interface Scenario {
   /** Superuser URL of a database on the shared server. */
   dbUrl(name: string): string;
   s3: S3Target;
+  /** The BullMQ queues' Redis and key prefix, as the config gives them to the bot and workers. */
+  redis: { url: string; prefix: string };
   configPath: string;
   env: Record<string, string>;
   bot?: RunningProcess & { url: string };
@@ -113,6 +115,9 @@ export interface Scenario {
   startWorker(): Promise<RunningProcess>;
   stop(): Promise<void>;
 }
+
+/** Each scenario's queues under their own prefix on the run's Redis. */
+const redisOf = (url: string, state: string) => ({ url, prefix: `pachops-${state}` });
 
 /** A scenario on the run's Redis, PostgreSQL and RGW (stackEnv; RGW required). */
 export function startRgwScenario(
@@ -225,6 +230,7 @@ export async function startScenario(options: ScenarioOptions): Promise<Scenario>
     names,
     dbUrl: (name) => postgres.url(name),
     s3: options.s3,
+    redis: redisOf(options.redisUrl, names.state),
     configPath,
     env,
     async startBot() {
@@ -278,7 +284,7 @@ function configYaml(options: ScenarioOptions, names: Scenario['names'], postgres
       allowSelfApproval: options.allowSelfApproval ?? false,
       progressIntervalSeconds: 0.3,
     },
-    redis: { url: options.redisUrl, prefix: `pachops-${names.state}` },
+    redis: redisOf(options.redisUrl, names.state),
     stateDatabase: { url: postgres.url(names.state) },
     clusters: clusters(options, {
       kubernetes: { context: 'standin', namespace: 'pachyderm' },
