@@ -7,6 +7,7 @@ import {
 import type { Logger } from 'pino';
 import { PachopsError } from '../errors.ts';
 import { compareKeys, listObjects, type ObjectEntry } from './listing.ts';
+import { compareObjects, etagsAreMd5 } from './mirror/compare.ts';
 import { Copier } from './mirror/copier.ts';
 import {
   type CopyContext,
@@ -113,7 +114,7 @@ export interface CopyListedOptions {
 const SKIP_REPORT_EVERY = 1000;
 
 /**
- * Copies exactly the listed objects into `to`, concurrently; an entry already in `to` with its size is
+ * Copies exactly the listed objects into `to`, concurrently; an entry already in `to` (alreadyRestored) is
  * skipped (found by merge-joining the list with one listing of `to`), so a rerun copies nothing twice.
  * A listed object missing from the backup is a permanent BACKUP_OBJECT_MISSING.
  */
@@ -140,7 +141,7 @@ export async function copyListedObjects(options: CopyListedOptions): Promise<Res
       previous = entry.key;
       progress.listed++;
       progress.listedBytes += entry.size;
-      if ((await present.seek(entry.key))?.size === entry.size) {
+      if (alreadyRestored(entry, await present.seek(entry.key), to)) {
         if (++progress.skipped % SKIP_REPORT_EVERY === 0) report();
         continue;
       }
@@ -163,6 +164,17 @@ export async function copyListedObjects(options: CopyListedOptions): Promise<Res
   if (copier.failure) throw copier.failure.error;
   report();
   return { ...progress, elapsedMs: Date.now() - started, serverSide };
+}
+
+/**
+ * Whether `to` already holds the listed object: a chunk key by its size (content-addressed); any other key
+ * only when its ETag says so too, since a restore must put back exactly what the backup holds (restoring in
+ * place, the bucket's own newer version of a key may have the same size).
+ */
+function alreadyRestored(entry: ObjectListEntry, found: ObjectEntry | undefined, to: Bucket): boolean {
+  return (
+    found !== undefined && compareObjects(entry, found, { targetEtagsAreMd5: etagsAreMd5(to) }) === 'same'
+  );
 }
 
 interface EntryCopy {

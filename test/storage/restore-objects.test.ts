@@ -9,7 +9,7 @@ import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client
 import { Upload } from '@aws-sdk/lib-storage';
 import { PachopsError } from '../../src/errors.ts';
 import { changedObjectKey, objectListKey, RESERVED_PREFIX } from '../../src/storage/layout.ts';
-import { compareKeys } from '../../src/storage/listing.ts';
+import { compareKeys, listObjects } from '../../src/storage/listing.ts';
 import { mirrorBucket } from '../../src/storage/mirror/mirror-bucket.ts';
 import { type ObjectListEntry, readObjectList } from '../../src/storage/object-list.ts';
 import {
@@ -290,6 +290,26 @@ describe('into a new bucket on the same RGW (server-side copies)', () => {
     expect(result).toMatchObject({ listed: 156, copied: 146, skipped: 10 });
     await expectRestored(rgw, partial.name, contentAt.b2);
   });
+});
+
+test('a key other than a chunk that the target holds with the same size but other content is restored, not skipped', async () => {
+  const from = await newBucket(rgw, 'restore-nc-from');
+  const to = await newBucket(rgw, 'restore-nc-to');
+  const backedUp = new Map([
+    ['data/settings.json', randomBytes(300)],
+    ['data/unchanged', randomBytes(200)],
+  ]);
+  await putAll(rgw, from.name, backedUp);
+  // restoring in place: one key was rewritten since, at the same size; the other is as backed up
+  await put(rgw, to.name, 'data/settings.json', randomBytes(300));
+  await put(rgw, to.name, 'data/unchanged', backedUp.get('data/unchanged')!);
+  const entries: ObjectListEntry[] = [];
+  for await (const entry of listObjects(from)) entries.push(entry);
+
+  const result = await copyListedObjects({ list: iterate(entries), from, to, concurrency: 4 });
+
+  expect(result).toMatchObject({ listed: 2, copied: 1, skipped: 1 });
+  await expectRestored(rgw, to.name, backedUp);
 });
 
 test('into s3rver (another endpoint): streamed, same content, a rerun copies nothing', async () => {
