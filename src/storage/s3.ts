@@ -39,12 +39,26 @@ export function writeParamsOf(target: S3Target): WriteParams {
 /** Attempts per request, the first included, before the SDK gives the error back. */
 const MAX_ATTEMPTS = 6;
 
+/** A connection not made in this long fails (and is retried like a reset). */
+const CONNECTION_TIMEOUT_MS = 30_000;
+/**
+ * A request whose socket stays silent this long fails (and is retried): a server that accepts a request
+ * and never answers would otherwise hold a copy slot, or a paused cluster's mirror, until someone clicks
+ * Abort. Generous, because a streamed copy's download stands still while its parts upload (a 64 MiB part
+ * at 220 KB/s), and a restore's dump download while pg_restore is busy.
+ */
+export const SOCKET_IDLE_TIMEOUT_MS = 300_000;
+
 /**
  * One S3 client per location. Checksums only where S3 requires them: RGW and s3rver mishandle the SDK's
  * default streaming checksums (DESIGN.md). Retries are the SDK's standard strategy (backs off on 503/429),
- * reported to the bucket's `pressure`.
+ * reported to the bucket's `pressure`. Connections and silent sockets time out (CONNECTION_TIMEOUT_MS,
+ * SOCKET_IDLE_TIMEOUT_MS; `idleTimeoutMs` for tests) and are retried the same way.
  */
-export function openBucket(target: S3Target, options: { maxSockets?: number } = {}): Bucket {
+export function openBucket(
+  target: S3Target,
+  options: { maxSockets?: number; idleTimeoutMs?: number } = {},
+): Bucket {
   const pressure = new Pressure();
   const client = new S3Client({
     endpoint: target.endpoint,
@@ -57,6 +71,8 @@ export function openBucket(target: S3Target, options: { maxSockets?: number } = 
     // Failures are rethrown with what was being done (s3Error); the SDK's own console warnings are noise.
     logger: QUIET_LOGGER,
     requestHandler: {
+      connectionTimeout: CONNECTION_TIMEOUT_MS,
+      socketTimeout: options.idleTimeoutMs ?? SOCKET_IDLE_TIMEOUT_MS,
       httpAgent: new HttpAgent({ keepAlive: true, maxSockets: options.maxSockets ?? 64 }),
       httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: options.maxSockets ?? 64 }),
     },

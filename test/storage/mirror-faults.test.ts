@@ -6,7 +6,7 @@
  */
 import { changedObjectKey } from '../../src/storage/layout.ts';
 import { type MirrorOptions, mirrorBucket } from '../../src/storage/mirror/mirror-bucket.ts';
-import type { Bucket } from '../../src/storage/s3.ts';
+import { type Bucket, openBucket } from '../../src/storage/s3.ts';
 import type { FaultProxy } from '../harness/fault-proxy.ts';
 import {
   listAll,
@@ -155,5 +155,28 @@ test('a range whose listing fails stops the other ranges: no copy outlives the f
     expect(atFailure).toBeLessThan(160);
   } finally {
     proxy.setFaults({ notImplemented: undefined, delay: undefined });
+  }
+});
+
+test('a server that accepts requests and never answers fails the mirror with a timeout instead of holding it', async () => {
+  const source = await bucketBehindProxy('flt4-src');
+  await putAll(rgw, source.name, smallObjects(5, [10, 20]));
+  const target = await bucketBehindProxy('flt4-dst');
+  // the source's requests wait a minute at the proxy; this client gives up on a socket silent for 300 ms
+  const silentSource = servers.track(openBucket(source.target, { idleTimeoutMs: 300 }));
+  proxy.setFaults({ delay: { match: (r) => r.bucket === source.name, ms: 60_000 } });
+  try {
+    const error = await mirrorBucket({
+      source: silentSource,
+      target,
+      changedKeyFor: changedObjectKey,
+      concurrency: 4,
+    }).catch((e: unknown) => e as Error);
+
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).message).toMatch(/timed out after 300 ms of inactivity/);
+    expect((error as Error).message).toContain(source.name);
+  } finally {
+    proxy.setFaults({ delay: undefined });
   }
 });
