@@ -2,11 +2,10 @@
  * A worker SIGKILLed while it mirrors a shard: its shard job is taken up by the other worker once its lock
  * lapses (retried alone: the shards already done are not run again), and the backup completes whole.
  */
-import { Queue } from 'bullmq';
-import { SHARD_QUEUE } from '../../jobs/mirror-shards/shard-jobs.ts';
 import { approvePhases, requestBackup, waitForFinish } from '../harness/drive.ts';
 import type { RunningProcess } from '../harness/process.ts';
 import { CHANNELS, type Scenario, startRgwScenario, USERS } from '../harness/scenario.ts';
+import { completedShards } from '../harness/shard-jobs.ts';
 
 let scenario: Scenario;
 let doomed: RunningProcess;
@@ -50,15 +49,9 @@ test('a worker killed mid-shard: the other worker finishes its shard, and the ba
     /consistency: all [\d,]+ chunk objects that the database references are in the backup/,
   );
   // Retried alone: one flow of 4 shard jobs; only a shard whose worker died (stalled) ran a second time.
-  const { url, prefix } = scenario.redis;
-  const queue = new Queue(SHARD_QUEUE, { prefix, connection: { url } });
-  try {
-    const shards = (await queue.getJobs(['completed'])).filter((job) => job.name === 'shard');
-    expect(shards).toHaveLength(4);
-    const ranTwice = shards.filter((job) => job.attemptsStarted > 1);
-    expect(ranTwice.filter((job) => job.stalledCounter === 0).map((job) => job.id)).toEqual([]);
-    expect(ranTwice.length).toBeLessThanOrEqual(1); // one shard at a time per worker
-  } finally {
-    await queue.close();
-  }
+  const shards = await completedShards(scenario);
+  expect(shards).toHaveLength(4);
+  const ranTwice = shards.filter((job) => job.attemptsStarted > 1);
+  expect(ranTwice.filter((job) => job.stalledCounter === 0).map((job) => job.id)).toEqual([]);
+  expect(ranTwice.length).toBeLessThanOrEqual(1); // one shard at a time per worker
 });

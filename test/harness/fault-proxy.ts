@@ -184,8 +184,13 @@ async function handle(exchange: Exchange): Promise<void> {
   if (delay && fires(exchange, 'delay')) {
     stats.faults.delay += 1;
     const [min, max] = typeof delay.ms === 'number' ? [delay.ms, delay.ms] : delay.ms;
-    await sleep(min + context.random() * (max - min));
-    if (req.socket.destroyed) return;
+    // a client that gives up (or the proxy stopping) ends the wait: no timer outlives its request
+    const gone = new AbortController();
+    exchange.res.once('close', () => gone.abort());
+    await sleep(min + context.random() * (max - min), undefined, { signal: gone.signal }).catch(
+      () => undefined,
+    );
+    if (req.socket.destroyed || gone.signal.aborted) return;
   }
   forward(exchange, fires(exchange, 'resetAfterUpstream'));
 }
