@@ -97,6 +97,17 @@ export async function recordFailure(deps: FlowDeps, run: PhaseAttempt, error: un
     details: aborted ? { requestedBy: aborted.by, partial: aborted.partial } : { error: message },
   });
   const paused = operation.clusterPaused;
+  // A backup of a cluster whose bucket already lacked objects: whole as it can be, and a retry finds the same
+  if (!paused && error instanceof PachopsError && error.code === 'BACKUP_INCONSISTENT') {
+    await deps.reporter.phaseFailed(operation, run.phase, message, {
+      retry: false,
+      resume: false,
+      abort: false,
+      final: true,
+    });
+    await finishOperation(deps, (await deps.store.getOperation(run.operationId))!, 'failed');
+    return;
+  }
   await deps.reporter.phaseFailed(operation, run.phase, message, {
     retry: true,
     resume: paused,

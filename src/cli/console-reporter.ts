@@ -1,6 +1,6 @@
 import type { Config } from '../config/load.ts';
 import { formatBar, formatDuration, formatPercent } from '../format.ts';
-import type { Operation, PhaseName } from '../operations/model.ts';
+import { backupInconsistent, type Operation, type PhaseName } from '../operations/model.ts';
 import type { FailureOffer, PhaseReport, Reporter } from '../operations/ports.ts';
 
 /** On a terminal the bar is redrawn at most this often (smooth, without flooding a slow terminal). */
@@ -85,6 +85,7 @@ export class ConsoleReporter implements Reporter {
   ): Promise<void> {
     this.line(`${phase.padEnd(7)} ✗ ${offer.aborted ? '' : 'failed: '}${message}`);
     if (offer.ending) this.line('stopped for the resume: the operation ends once the cluster is back');
+    else if (offer.final) return;
     else if (offer.resume)
       this.line(
         `THE CLUSTER IS PAUSED. Retry: pachops retry ${operation.id} --yes · bring it back: pachops abort ${operation.id} --yes`,
@@ -128,7 +129,11 @@ export class ConsoleReporter implements Reporter {
       refused: `${what} refused: nothing was changed`,
     };
     const incomplete = operation.kind === 'backup' ? '; the backup is incomplete and not listed' : '';
-    this.line(texts[operation.status] ?? `${what} ${operation.status}${downtime}${incomplete}`);
+    if (backupInconsistent(operation))
+      this.line(
+        `${what} written but FAILED verification: the cluster's bucket lacks chunk objects its database references (above)${downtime}`,
+      );
+    else this.line(texts[operation.status] ?? `${what} ${operation.status}${downtime}${incomplete}`);
   }
 
   private line(text: string): void {

@@ -48,6 +48,18 @@ export type OperationStatus =
   /** The plan found the request cannot be done; nothing was changed. */
   | 'refused';
 
+/**
+ * A backup that ended failed because verify found the cluster's own bucket lacking chunk objects its
+ * database references: written whole, kept and listed (VERIFY FAILED), with nothing a retry could mend.
+ */
+export function backupInconsistent(operation: Operation): boolean {
+  return (
+    operation.kind === 'backup' &&
+    operation.status === 'failed' &&
+    (operation.state.mirror?.consistency?.missing ?? 0) > 0
+  );
+}
+
 export const TERMINAL_STATUSES: readonly OperationStatus[] = [
   'succeeded',
   'rejected',

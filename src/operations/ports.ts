@@ -20,6 +20,8 @@ export interface FailureOffer {
   aborted?: { by: string; at: Date; partial?: string };
   /** The operation ends with a resume already under way: report the phase, offer nothing. */
   ending?: boolean;
+  /** The operation ends with this failure, the cluster live: a retry would find the same; offer nothing. */
+  final?: boolean;
 }
 
 /** Where an operation is told about: a Slack thread, or the CLI's terminal. */

@@ -128,7 +128,7 @@ export class SlackReporter implements Reporter {
     await this.quietly('phase failed report', () =>
       this.updateReport(operation, phase, failedMessage(phase, message, offer.aborted)),
     );
-    if (offer.ending) {
+    if (offer.ending || offer.final) {
       await this.quietly('checklist', () => this.updateChecklist(operation));
       return;
     }

@@ -11,8 +11,9 @@ import {
   waitForFinish,
   waitForPrompt,
 } from '../harness/drive.ts';
+import { consistencyKeys } from '../harness/pachyderm/simulator.ts';
 import { type RedisServer, startRedis } from '../harness/redis.ts';
-import { backupFileKeys } from '../harness/restore-helpers.ts';
+import { backupFileKeys, deleteObject, getObject, putObject } from '../harness/restore-helpers.ts';
 import {
   CHANNELS,
   type Scenario,
@@ -50,6 +51,41 @@ describe('scale mode', () => {
   afterAll(async () => {
     await scenario?.stop();
   });
+
+  test('a cluster whose bucket lacks objects its database references: the backup is written, fails verification, and the operation ends without buttons', async () => {
+    const [{ key }] = await consistencyKeys(scenario.dbUrl(scenario.names.pachyderm));
+    const saved = await getObject(scenario, scenario.names.source, key);
+    await deleteObject(scenario, scenario.names.source, key);
+    try {
+      const parent = await requestBackup(scenario, USERS.requester);
+      await approvePhases(scenario, parent.ts, USERS.approver, [
+        'pause',
+        'dump',
+        'mirror',
+        'resume',
+        'verify',
+      ]);
+      const final = await waitForFinish(scenario, parent.ts);
+
+      expect(final.text).toMatch(
+        /^:warning: Backup `prod-\S+` is written .* but FAILED verification: the cluster's own bucket lacks 1 chunk object/,
+      );
+      const thread = scenario.slack.thread(CHANNELS.ops, parent.ts);
+      const mirror = thread.find((m) => /^mirror done in /.test(m.text))!;
+      expect(JSON.stringify(mirror)).toMatch(/:warning: consistency: 1 of [\d,]+ chunk objects/);
+      // nothing to retry or abort: the operation has ended, the cluster runs, the next backup may start
+      expect(thread.some((m) => scenario.slack.findButton(m, 'pachops:retry'))).toBe(false);
+      expect(counts(scenario)).toMatchObject({ pachd: 1 });
+      const [operation] = await queryState<{ status: string; finished: boolean }>(
+        scenario,
+        'SELECT status, finished_at IS NOT NULL AS finished FROM operations WHERE thread_ts = $1',
+        parent.ts,
+      );
+      expect(operation).toEqual({ status: 'failed', finished: true });
+    } finally {
+      await putObject(scenario, scenario.names.source, key, saved);
+    }
+  }, 120_000);
 
   test('stuck pods time out the pause with a clear failure; Retry continues once they are gone', async () => {
     const release = scenario.kube.stuckPods('app=pachw');

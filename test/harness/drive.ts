@@ -141,7 +141,7 @@ export function waitForFinish(scenario: Scenario, parentTs: string, timeoutMs = 
   // The operation's last word (src/slack/blocks/operation.ts finishedText), not a decided prompt's.
   return scenario.slack.waitForMessage(
     CHANNELS.ops,
-    /^(:tada: (Backup|Restore)|:broom: Prune|:no_entry: (Backup|Restore|Prune) (rejected|refused)|:octagonal_sign: (Backup|Restore|Prune)|:memo: Dry run)/,
+    /^(:tada: (Backup|Restore)|:broom: Prune|:no_entry: (Backup|Restore|Prune) (rejected|refused)|:octagonal_sign: (Backup|Restore|Prune)|:warning: Backup|:memo: Dry run)/,
     {
       threadTs: parentTs,
       timeoutMs,

@@ -64,7 +64,7 @@ export async function mirrorInto(
     `${formatCount(result.copied)} copied (${formatBytes(result.copiedBytes)}) ${result.serverSide ? 'server-side' : 'by streaming'}; ${formatCount(result.listed - result.copied)} already in the backup bucket`,
     consistency.missing === 0
       ? `consistency: all ${formatCount(consistency.referenced)} chunk objects that the database references are in the backup`
-      : `:warning: consistency: ${formatCount(consistency.missing)} of ${formatCount(consistency.referenced)} chunk objects the database references are missing from the cluster's own bucket, so from this backup too (e.g. ${consistency.sample.slice(0, 3).join(', ')}): the cluster needs looking at, and verify will fail this backup`,
+      : `:warning: consistency: ${formatCount(consistency.missing)} of ${formatCount(consistency.referenced)} chunk objects the database references are missing from the cluster's own bucket, so from this backup too (e.g. ${consistency.sample.slice(0, 3).join(', ')}): the cluster needs looking at, and a restore of this backup would lack them too`,
   ];
   if (result.changed)
     details.push(`${result.changed} key(s) changed since an earlier backup: kept under .pachops/versions/`);

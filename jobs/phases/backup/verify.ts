@@ -26,8 +26,9 @@ export const verifyPhase: Phase = {
     if (result.problems.length) {
       const shown = result.problems.slice(0, 5).join('; ');
       const more = result.problems.length > 5 ? ` (+${result.problems.length - 5} more)` : '';
+      // Only the cluster's own missing objects: the backup holds all there was, and a retry finds the same
       throw new PachopsError(
-        'VERIFY_FAILED',
+        result.inconsistentOnly ? 'BACKUP_INCONSISTENT' : 'VERIFY_FAILED',
         `backup ${ctx.operation.backupId} failed verification: ${shown}${more}`,
         { permanent: true },
       );
@@ -43,6 +44,8 @@ export interface VerifyResult {
   dumps: number;
   objects: number;
   problems: string[];
+  /** The one problem is the mirror's consistency check (the cluster's bucket lacked referenced objects). */
+  inconsistentOnly: boolean;
   lines: string[];
 }
 
@@ -83,7 +86,7 @@ export async function verifyBackup(input: {
   }
   const objects = await checkObjects(bucket, manifest, problems, input.progress);
   lines.push(`${formatCount(objects)} listed objects present with their sizes`);
-  checkConsistency(manifest, problems, lines);
+  const inconsistent = checkConsistency(manifest, problems, lines);
   await checkServerSideEncryption(bucket, manifest, problems, lines);
   const verification = {
     at: new Date().toISOString(),
@@ -96,7 +99,8 @@ export async function verifyBackup(input: {
     downtimeMs: input.downtimeMs ?? manifest.downtimeMs,
     verification,
   });
-  return { dumps: manifest.databases.length, objects, problems, lines };
+  const inconsistentOnly = inconsistent && problems.length === 1;
+  return { dumps: manifest.databases.length, objects, problems, inconsistentOnly, lines };
 }
 
 /**
@@ -104,16 +108,17 @@ export async function verifyBackup(input: {
  * lacks some restores a cluster that lacks them too, so it is not a good backup, even when the cluster's
  * own bucket was already missing them (a fault to hear about now, not at restore time).
  */
-function checkConsistency(manifest: Manifest, problems: string[], lines: string[]): void {
+function checkConsistency(manifest: Manifest, problems: string[], lines: string[]): boolean {
   const consistency = manifest.consistency;
-  if (!consistency) return;
+  if (!consistency) return false;
   if (consistency.missing === 0) {
     lines.push(`all ${formatCount(consistency.referenced)} chunk objects the database references are listed`);
-    return;
+    return false;
   }
   problems.push(
     `${formatCount(consistency.missing)} of ${formatCount(consistency.referenced)} chunk objects the database references are not in the backup: the cluster's bucket lacked them when it was mirrored, so a restore would lack them too (e.g. ${consistency.sample.slice(0, 3).join(', ')})`,
   );
+  return true;
 }
 
 /** Merge-joins the object list with the backup bucket's listing; `stored` versions are checked one by one. */

@@ -1,6 +1,12 @@
 import type { ClusterConfig } from '../../config/load.ts';
 import { formatBytes, formatCount, formatDuration } from '../../format.ts';
-import { type Operation, type PhaseRecord, type PhaseStatus, requesterText } from '../../operations/model.ts';
+import {
+  backupInconsistent,
+  type Operation,
+  type PhaseRecord,
+  type PhaseStatus,
+  requesterText,
+} from '../../operations/model.ts';
 import { pruneFinishedText, prunePlanText } from './prune.ts';
 import { clock, context, escapeText, header, type KnownBlock, section } from './text.ts';
 
@@ -126,6 +132,10 @@ export function finishedText(operation: Operation, cluster: ClusterConfig): stri
     operation.state.downtimeMs !== undefined
       ? ` Downtime: ${formatDuration(operation.state.downtimeMs)}.`
       : '';
+  if (backupInconsistent(operation)) {
+    const missing = formatCount(operation.state.mirror!.consistency!.missing);
+    return `:warning: Backup \`${operation.backupId}\` is written (\`${where}\`) but FAILED verification: the cluster's own bucket lacks ${missing} chunk object(s) its database references (above). It is listed as VERIFY FAILED; \`prune\` keeps the newest verified backup.${downtime}`;
+  }
   switch (operation.status) {
     case 'succeeded':
       return `:tada: Backup \`${operation.backupId}\` is complete and verified: \`${where}\`.${downtime}`;
