@@ -17,6 +17,8 @@ export interface S3Target {
   endpoint?: string;
   region: string;
   forcePathStyle: boolean;
+  /** Requests silent this long fail (and are retried); 0 = never; absent = SOCKET_IDLE_TIMEOUT_MS. */
+  idleTimeoutSeconds?: number;
   /** Absent: the SDK's default chain (instance role, IRSA, AWS_* variables). */
   credentials?: { accessKeyId: string; secretAccessKey: string };
   /** Server-side encryption of every object written here (the backup location only). */

@@ -36,6 +36,11 @@ const S3Location = z
     forcePathStyle: z.boolean().default(false),
     accessKeyIdEnv: EnvName.optional(),
     secretAccessKeyEnv: EnvName.optional(),
+    /**
+     * A request whose connection stays silent this long fails and is retried (as rclone's --timeout); 0 =
+     * never. Raise it for a slow link: a streamed copy's download waits while a part uploads.
+     */
+    idleTimeoutSeconds: z.number().min(0).max(86_400).default(300),
   })
   .strict();
 

@@ -42,23 +42,23 @@ const MAX_ATTEMPTS = 6;
 /** A connection not made in this long fails (and is retried like a reset). */
 const CONNECTION_TIMEOUT_MS = 30_000;
 /**
- * A request whose socket stays silent this long fails (and is retried): a server that accepts a request
- * and never answers would otherwise hold a copy slot, or a paused cluster's mirror, until someone clicks
- * Abort. Generous, because a streamed copy's download stands still while its parts upload (a 64 MiB part
- * at 220 KB/s), and a restore's dump download while pg_restore is busy.
+ * By default a request whose socket stays silent this long fails (and is retried): a server that accepts
+ * a request and never answers would otherwise hold a copy slot, or a paused cluster's mirror, until
+ * someone clicks Abort. rclone's default too. A location's `idleTimeoutSeconds` changes it: a streamed
+ * copy's download stands still while its parts upload, so a slow link needs more.
  */
 export const SOCKET_IDLE_TIMEOUT_MS = 300_000;
+
+const idleTimeoutMs = (target: S3Target) =>
+  target.idleTimeoutSeconds === undefined ? SOCKET_IDLE_TIMEOUT_MS : target.idleTimeoutSeconds * 1000;
 
 /**
  * One S3 client per location. Checksums only where S3 requires them: RGW and s3rver mishandle the SDK's
  * default streaming checksums (DESIGN.md). Retries are the SDK's standard strategy (backs off on 503/429),
  * reported to the bucket's `pressure`. Connections and silent sockets time out (CONNECTION_TIMEOUT_MS,
- * SOCKET_IDLE_TIMEOUT_MS; `idleTimeoutMs` for tests) and are retried the same way.
+ * the location's idleTimeoutSeconds) and are retried the same way.
  */
-export function openBucket(
-  target: S3Target,
-  options: { maxSockets?: number; idleTimeoutMs?: number } = {},
-): Bucket {
+export function openBucket(target: S3Target, options: { maxSockets?: number } = {}): Bucket {
   const pressure = new Pressure();
   const client = new S3Client({
     endpoint: target.endpoint,
@@ -72,7 +72,7 @@ export function openBucket(
     logger: QUIET_LOGGER,
     requestHandler: {
       connectionTimeout: CONNECTION_TIMEOUT_MS,
-      socketTimeout: options.idleTimeoutMs ?? SOCKET_IDLE_TIMEOUT_MS,
+      socketTimeout: idleTimeoutMs(target),
       httpAgent: new HttpAgent({ keepAlive: true, maxSockets: options.maxSockets ?? 64 }),
       httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: options.maxSockets ?? 64 }),
     },

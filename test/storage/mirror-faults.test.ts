@@ -163,7 +163,7 @@ test('a server that accepts requests and never answers fails the mirror with a t
   await putAll(rgw, source.name, smallObjects(5, [10, 20]));
   const target = await bucketBehindProxy('flt4-dst');
   // the source's requests wait a minute at the proxy; this client gives up on a socket silent for 300 ms
-  const silentSource = servers.track(openBucket(source.target, { idleTimeoutMs: 300 }));
+  const silentSource = servers.track(openBucket({ ...source.target, idleTimeoutSeconds: 0.3 }));
   proxy.setFaults({ delay: { match: (r) => r.bucket === source.name, ms: 60_000 } });
   try {
     const error = await mirrorBucket({

@@ -46,7 +46,10 @@ export async function openRestore(ctx: PhaseContext): Promise<RestoreContext> {
   }
   const targetBucket = restore.bucket.reuseBackupBucket
     ? backupBucket
-    : openBucket({ ...ctx.cluster.objectStore, bucket: restore.bucket.name });
+    : openBucket(
+        { ...ctx.cluster.objectStore, bucket: restore.bucket.name },
+        { maxSockets: ctx.cluster.mirror.concurrency * 2 }, // as jobs/services.ts opens the cluster's own
+      );
   const metadataSource = from.postgres.metadataDatabase ?? from.postgres.databases[0];
   const metadata = restore.databases.find((d) => d.source === metadataSource) ?? restore.databases[0];
   const dumpKeyFor = (dump: Manifest['databases'][number]) =>
