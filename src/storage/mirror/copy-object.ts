@@ -53,10 +53,12 @@ export interface CopyContext {
 }
 
 /**
- * Streamed multipart uploads at once in one run, each holding three part buffers: at the default 64 MiB
- * parts, 768 MiB at most (objects of more than 10,000 parts have larger parts: effectivePartSize).
+ * Memory for streamed multipart uploads in one run, each holding three part buffers: 4 at once at the
+ * default 64 MiB parts, more with smaller ones (objects of more than 10,000 parts have larger parts:
+ * effectivePartSize, and still take one slot).
  */
-const STREAM_SLOTS = 4;
+const STREAM_BUDGET = 768 * 1024 ** 2;
+const streamSlots = (partSize: number) => Math.max(1, Math.floor(STREAM_BUDGET / (3 * partSize)));
 
 /** A run's copy context: the tuning (defaults where unset) and its bound on large streamed uploads. */
 export function createCopyContext(tuning: Partial<CopyTuning>, log?: CopyContext['log']): CopyContext {
@@ -65,7 +67,7 @@ export function createCopyContext(tuning: Partial<CopyTuning>, log?: CopyContext
       multipartThreshold: tuning.multipartThreshold ?? DEFAULT_COPY_TUNING.multipartThreshold,
       partSize: tuning.partSize ?? DEFAULT_COPY_TUNING.partSize,
     },
-    streamSlots: new AdaptiveLimit(STREAM_SLOTS),
+    streamSlots: new AdaptiveLimit(streamSlots(tuning.partSize ?? DEFAULT_COPY_TUNING.partSize)),
     log,
   };
 }
