@@ -167,9 +167,10 @@ export async function copyListedObjects(options: CopyListedOptions): Promise<Res
 }
 
 /**
- * Whether `to` already holds the listed object: a chunk key by its size (content-addressed); any other key
- * only when its ETag says so too, since a restore must put back exactly what the backup holds (restoring in
- * place, the bucket's own newer version of a key may have the same size).
+ * Whether `to` already holds the listed object (a rerun finds what the last run copied): a chunk key by its
+ * size (content-addressed); any other key only when its ETag says so too, since a restore must put back
+ * exactly what the backup holds and the plan's "empty bucket" was checked before, not now. A key whose
+ * ETags cannot be compared (multipart on one side) is copied again: rare outside chunk/, and always right.
  */
 function alreadyRestored(entry: ObjectListEntry, found: ObjectEntry | undefined, to: Bucket): boolean {
   return (

@@ -12,7 +12,7 @@ import {
   waitForFinish,
   waitForPrompt,
 } from '../harness/drive.ts';
-import { backupFileKeys, pachops } from '../harness/restore-helpers.ts';
+import { backupFileKeys, forgetMirror, pachops } from '../harness/restore-helpers.ts';
 import { CHANNELS, type Scenario, startRgwScenario, USERS } from '../harness/scenario.ts';
 import type { SlackMessage } from '../harness/slack/types.ts';
 import { endActiveOperations, queryState } from '../harness/state-db.ts';
@@ -150,6 +150,7 @@ test('an approver aborts the running mirror: the thread says how far it got, and
 }, 180_000);
 
 test('/pach resume while the mirror runs: the mirror stops first and writes no manifest, then the cluster comes back and the backup ends aborted', async () => {
+  await forgetMirror(scenario); // the earlier test mirrored the bucket: this mirror must copy it all again
   const parent = await requestBackup(scenario, USERS.requester);
   await approvePhases(scenario, parent.ts, USERS.approver, ['pause', 'dump', 'mirror']);
   const running = await waitForRunning(parent.ts, 'mirror', /copied/);

@@ -53,5 +53,5 @@ test('a worker killed mid-shard: the other worker finishes its shard, and the ba
   expect(shards).toHaveLength(4);
   const ranTwice = shards.filter((job) => job.attemptsStarted > 1);
   expect(ranTwice.filter((job) => job.stalledCounter === 0).map((job) => job.id)).toEqual([]);
-  expect(ranTwice.length).toBeLessThanOrEqual(1); // one shard at a time per worker
+  expect(ranTwice.length).toBeGreaterThanOrEqual(1); // the killed worker's shard
 });

@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import {
   DeleteObjectCommand,
+  DeleteObjectsCommand,
   GetObjectCommand,
   ListBucketsCommand,
   ListObjectsV2Command,
@@ -173,6 +174,25 @@ export const backupFileKeys = (scenario: Scenario, backupId: string) =>
       new ListObjectsV2Command({ Bucket: scenario.names.backup, Prefix: prefix }),
     );
     return (page.Contents ?? []).map((o) => o.Key!);
+  });
+
+/**
+ * Deletes the backup bucket's mirror (every key outside `.pachops/`), so that the next mirror copies the
+ * whole bucket again: for a test that needs a mirror long enough to act on while it runs.
+ */
+export const forgetMirror = (scenario: Scenario) =>
+  withS3(scenario, async (client) => {
+    const Bucket = scenario.names.backup;
+    let token: string | undefined;
+    do {
+      const page = await client.send(new ListObjectsV2Command({ Bucket, ContinuationToken: token }));
+      const keys = (page.Contents ?? []).map((o) => o.Key!).filter((key) => !key.startsWith('.pachops/'));
+      if (keys.length)
+        await client.send(
+          new DeleteObjectsCommand({ Bucket, Delete: { Objects: keys.map((Key) => ({ Key })) } }),
+        );
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
   });
 
 export interface ManifestView {
