@@ -233,6 +233,8 @@ export interface MirrorRecord {
   copied: number;
   copiedBytes: number;
   changed: number;
+  /** Same size as the backup's copy, ETags not comparable (multipart): not copied again, not proven equal. */
+  unverified?: { count: number; sample: string[] };
   listKey: string;
   consistency?: { referenced: number; missing: number; sample: string[] };
 }

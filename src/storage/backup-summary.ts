@@ -48,6 +48,11 @@ export function formatBackupDetail(manifest: Manifest, bucket: string, now = new
     `objects    ${formatCount(manifest.objects.count)} (${formatBytes(manifest.objects.bytes)}); ${formatCount(manifest.objects.copied)} copied by this backup`,
     `source     ${manifest.source.bucket}${manifest.source.endpoint ? ` at ${manifest.source.endpoint}` : ''}`,
   ];
+  const unverified = manifest.objects.unverified;
+  if (unverified)
+    lines.push(
+      `unverified ${formatCount(unverified.count)} object(s) of the size of the backup's copy, ETags not comparable (multipart), not copied again: e.g. ${unverified.sample.slice(0, 3).join(', ')}`,
+    );
   if (manifest.consistency)
     lines.push(
       `consistency ${formatCount(manifest.consistency.referenced)} referenced chunk objects, ${manifest.consistency.missing} missing`,

@@ -50,6 +50,8 @@ export const ManifestSchema = z.object({
     copied: z.number(),
     copiedBytes: z.number(),
     changed: z.number(),
+    /** Objects of the backup's copy's size whose ETags could not be compared (multipart): not proven equal. */
+    unverified: z.object({ count: z.number(), sample: z.array(z.string()) }).optional(),
   }),
   source: z.object({ bucket: z.string(), endpoint: z.string().optional() }),
   pause: z.object({

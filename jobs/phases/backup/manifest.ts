@@ -44,6 +44,7 @@ export function buildManifest(operation: Operation, cluster: ClusterConfig): Man
       copied: state.mirror.copied,
       copiedBytes: state.mirror.copiedBytes,
       changed: state.mirror.changed,
+      ...(state.mirror.unverified ? { unverified: state.mirror.unverified } : {}),
     },
     source: { bucket: cluster.objectStore.bucket, endpoint: cluster.objectStore.endpoint },
     pause: { mode: state.pause.mode, startedAt: state.pause.startedAt, pausedAt: state.pause.pausedAt },

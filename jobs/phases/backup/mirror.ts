@@ -57,6 +57,7 @@ export async function mirrorInto(
     copied: result.copied,
     copiedBytes: result.copiedBytes,
     changed: result.changed,
+    ...(result.unverified ? { unverified: { count: result.unverified, sample: result.unverifiedKeys } } : {}),
     listKey,
     consistency,
   };
