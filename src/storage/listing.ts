@@ -80,8 +80,16 @@ async function listPage(bucket: Bucket, options: ListOptions, token: string | un
       MaxKeys: options.pageSize ?? 1000,
     });
   } catch (error) {
-    throw s3Error(error, `list ${bucket.name}`);
+    throw s3Error(error, `list ${bucket.name}${describeSlice(options)}`);
   }
+}
+
+/** `/chunk/ after chunk/5 up to chunk/a`: which part of a bucket a failed listing was reading. */
+function describeSlice(options: ListOptions): string {
+  const parts = [options.prefix ? `/${options.prefix}` : ''];
+  if (options.startAfter !== undefined) parts.push(` after ${options.startAfter}`);
+  if (options.upTo !== undefined) parts.push(` up to ${options.upTo}`);
+  return parts.join('');
 }
 
 function unsorted(bucket: Bucket, previous: string, key: string): PachopsError {

@@ -149,7 +149,7 @@ test('a range whose listing fails stops the other ranges: no copy outlives the f
     await new Promise((resolve) => setTimeout(resolve, 1500));
 
     expect(error).toBeInstanceOf(Error);
-    expect((error as Error).message).toContain(target.name);
+    expect((error as Error).message).toContain(`list ${target.name} after chunk/5 up to chunk/a`);
     // 160 objects in the other two ranges, 4 at a time, 40 ms each: they would still be copying
     expect(writes()).toBe(atFailure);
     expect(atFailure).toBeLessThan(160);
