@@ -105,7 +105,7 @@ export async function recordFailure(deps: FlowDeps, run: PhaseAttempt, error: un
       abort: false,
       final: true,
     });
-    await finishOperation(deps, (await deps.store.getOperation(run.operationId))!, 'failed');
+    await finishOperation(deps, operation, 'failed');
     return;
   }
   await deps.reporter.phaseFailed(operation, run.phase, message, {

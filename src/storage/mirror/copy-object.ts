@@ -62,14 +62,11 @@ const streamSlots = (partSize: number) => Math.max(1, Math.floor(STREAM_BUDGET /
 
 /** A run's copy context: the tuning (defaults where unset) and its bound on large streamed uploads. */
 export function createCopyContext(tuning: Partial<CopyTuning>, log?: CopyContext['log']): CopyContext {
-  return {
-    tuning: {
-      multipartThreshold: tuning.multipartThreshold ?? DEFAULT_COPY_TUNING.multipartThreshold,
-      partSize: tuning.partSize ?? DEFAULT_COPY_TUNING.partSize,
-    },
-    streamSlots: new AdaptiveLimit(streamSlots(tuning.partSize ?? DEFAULT_COPY_TUNING.partSize)),
-    log,
+  const resolved: CopyTuning = {
+    multipartThreshold: tuning.multipartThreshold ?? DEFAULT_COPY_TUNING.multipartThreshold,
+    partSize: tuning.partSize ?? DEFAULT_COPY_TUNING.partSize,
   };
+  return { tuning: resolved, streamSlots: new AdaptiveLimit(streamSlots(resolved.partSize)), log };
 }
 
 export interface ObjectCopy {
