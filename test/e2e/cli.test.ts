@@ -7,11 +7,11 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { approvePhases, click, requestBackup, waitForFinish, waitForPrompt } from '../harness/drive.ts';
-import { consistencyKeys } from '../harness/pachyderm/simulator.ts';
+import { withMissingChunk } from '../harness/restore-helpers.ts';
 import { makeS3Client } from '../harness/s3-client.ts';
 import { type Scenario, startScenario, USERS } from '../harness/scenario.ts';
 import { stackEnv } from '../harness/stack-env.ts';
@@ -157,13 +157,7 @@ test('backup --yes runs every phase, then list, show and verify agree', async ()
 }, 60_000);
 
 test("a chunk object the database references but the cluster's bucket lacks: the backup is written, fails verification, and says so everywhere", async () => {
-  const client = makeS3Client(stackEnv().rgw!);
-  const bucket = scenario.names.source;
-  const [{ key }] = await consistencyKeys(scenario.dbUrl(scenario.names.pachyderm));
-  const saved = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-  const body = await saved.Body!.transformToByteArray();
-  await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
-  try {
+  await withMissingChunk(scenario, async (key) => {
     const result = await pachops(['backup', '--yes']);
 
     expect(result.code).toBe(1);
@@ -186,10 +180,7 @@ test("a chunk object the database references but the cluster's bucket lacks: the
     expect(scenario.kube.getDeployment('pachd')?.spec.replicas).toBe(1);
     expect((await pachops(['list'])).stdout).toMatch(new RegExp(`${backupId}.*VERIFY FAILED`));
     expect((await pachops(['verify', backupId])).code).toBe(1);
-  } finally {
-    await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
-    client.destroy();
-  }
+  });
 }, 60_000);
 
 test('a backup already running from Slack makes the CLI refuse (exit 3)', async () => {

@@ -11,9 +11,8 @@ import {
   waitForFinish,
   waitForPrompt,
 } from '../harness/drive.ts';
-import { consistencyKeys } from '../harness/pachyderm/simulator.ts';
 import { type RedisServer, startRedis } from '../harness/redis.ts';
-import { backupFileKeys, deleteObject, getObject, putObject } from '../harness/restore-helpers.ts';
+import { backupFileKeys, withMissingChunk } from '../harness/restore-helpers.ts';
 import {
   CHANNELS,
   type Scenario,
@@ -53,10 +52,7 @@ describe('scale mode', () => {
   });
 
   test('a cluster whose bucket lacks objects its database references: the backup is written, fails verification, and the operation ends without buttons', async () => {
-    const [{ key }] = await consistencyKeys(scenario.dbUrl(scenario.names.pachyderm));
-    const saved = await getObject(scenario, scenario.names.source, key);
-    await deleteObject(scenario, scenario.names.source, key);
-    try {
+    await withMissingChunk(scenario, async () => {
       const parent = await requestBackup(scenario, USERS.requester);
       await approvePhases(scenario, parent.ts, USERS.approver, [
         'pause',
@@ -82,9 +78,7 @@ describe('scale mode', () => {
         parent.ts,
       );
       expect(operation).toEqual({ status: 'failed', finished: true });
-    } finally {
-      await putObject(scenario, scenario.names.source, key, saved);
-    }
+    });
   }, 120_000);
 
   test('stuck pods time out the pause with a clear failure; Retry continues once they are gone', async () => {

@@ -31,6 +31,7 @@ import {
   waitForFinish,
   waitForPrompt,
 } from './drive.ts';
+import { consistencyKeys } from './pachyderm/simulator.ts';
 import type { WorkloadStats } from './pachyderm/workload.ts';
 import { runSql } from './pg-admin.ts';
 import { makeS3Client } from './s3-client.ts';
@@ -165,6 +166,22 @@ export const putObject = (scenario: Scenario, bucket: string, key: string, body:
 
 export const deleteObject = (scenario: Scenario, bucket: string, key: string) =>
   withS3(scenario, (client) => client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key })));
+
+/**
+ * Runs `work` while the cluster's bucket lacks one chunk object its database references (the first by
+ * key), as a damaged cluster would; the object is put back afterwards, whatever `work` did.
+ */
+export async function withMissingChunk<T>(scenario: Scenario, work: (key: string) => Promise<T>): Promise<T> {
+  const bucket = scenario.names.source;
+  const [{ key }] = await consistencyKeys(scenario.dbUrl(scenario.names.pachyderm));
+  const saved = await getObject(scenario, bucket, key);
+  await deleteObject(scenario, bucket, key);
+  try {
+    return await work(key);
+  } finally {
+    await putObject(scenario, bucket, key, saved);
+  }
+}
 
 /** The keys under a backup's own prefix in the scenario's backup bucket (its dumps, lists, manifest). */
 export const backupFileKeys = (scenario: Scenario, backupId: string) =>
