@@ -10,6 +10,7 @@ const KeyRangeSchema = z.object({
   after: z.string().optional(),
   upTo: z.string().optional(),
   hexPrefix: z.string().optional(),
+  hexDigits: z.string().optional(),
 });
 
 /** One shard: a contiguous run of key ranges of the cluster's bucket, mirrored into its backup bucket. */

@@ -7,7 +7,7 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { PachopsError } from '../../src/errors.ts';
 import { changedObjectKey, objectListKey, RESERVED_PREFIX } from '../../src/storage/layout.ts';
 import { compareKeys, listObjects, type ObjectEntry } from '../../src/storage/listing.ts';
-import { planKeyRanges } from '../../src/storage/mirror/key-ranges.ts';
+import { planKeyRanges, positionInRange } from '../../src/storage/mirror/key-ranges.ts';
 import {
   type MirrorProgress,
   type MirrorResult,
@@ -290,7 +290,7 @@ test('a chunk/ prefix split into 16 key ranges is listed in parallel; the object
   ];
   await putAll(rgw, source.name, [...many, ...odd]);
   const progress: MirrorProgress[] = [];
-  // 1,500 keys are one range by default (splitting pays from about 16,000); shards split any prefix.
+  // 1,500 keys are one range by default (quarters pay from about 4,000); shards split any prefix in 16.
   expect(await planKeyRanges(source, { skipPrefix: RESERVED_PREFIX })).toEqual([{}]);
   const ranges = await planKeyRanges(source, { skipPrefix: RESERVED_PREFIX, always: true });
 
@@ -314,6 +314,56 @@ test('a chunk/ prefix split into 16 key ranges is listed in parallel; the object
   // remaining and the ETA were told while copying, and reached zero
   expect(progress.some((p) => p.remaining && p.etaMs !== undefined)).toBe(true);
   expect(result.remaining).toEqual({ objects: 0, bytes: 0 });
+});
+
+test('a chunk/ prefix of more than four pages is listed in quarters; progress places keys within each', async () => {
+  const source = await newBucket(rgw, 'mirror-quarters-src');
+  const target = await newBucket(rgw, 'mirror-quarters-dst');
+  // the planner estimates a prefix's size from its last 16th: 260 keys under chunk/f stand for 4,160
+  const lastSixteenth = smallObjects(260, [1, 16]).map((o) => ({ ...o, key: `chunk/f${o.key.slice(7)}` }));
+  const spread = smallObjects(60, [1, 16]);
+  const odd = [
+    { key: 'chunk/', body: Buffer.alloc(0) },
+    { key: 'chunk/4', body: randomBytes(2) }, // exactly a bound: the range it ends holds it
+    { key: 'aaa-before-chunk', body: randomBytes(3) },
+    { key: 'zzz/after', body: randomBytes(4) },
+  ];
+  const all = [...lastSixteenth, ...spread, ...odd];
+  await putAll(rgw, source.name, all);
+
+  const quarter = (after: string, upTo: string | undefined, hexDigits: string) => ({
+    after,
+    upTo,
+    hexPrefix: 'chunk/',
+    hexDigits,
+  });
+  const ranges = await planKeyRanges(source, { skipPrefix: RESERVED_PREFIX });
+  expect(ranges).toEqual([
+    { upTo: 'chunk/' },
+    quarter('chunk/', 'chunk/4', '0123'),
+    quarter('chunk/4', 'chunk/8', '4567'),
+    quarter('chunk/8', 'chunk/c', '89ab'),
+    quarter('chunk/c', undefined, 'cdef'),
+  ]);
+  expect(positionInRange(ranges[2]!, 'chunk/6000abc')).toBe(0.5);
+  expect(positionInRange(ranges[4]!, 'chunk/f800')).toBe(0.875);
+  expect(positionInRange(ranges[1]!, 'chunk/zz')).toBeUndefined();
+
+  const progress: MirrorProgress[] = [];
+  const options = { source, target, changedKeyFor: changedObjectKey, concurrency: 16 };
+  const result = await mirrorBucket({
+    ...options,
+    objectListKey: objectListKey('quarters'),
+    onProgress: (p) => progress.push(p),
+  });
+  expect(result).toMatchObject({ ranges: 5, listed: all.length, copied: all.length, listingDone: true });
+  const list = await readList(target, objectListKey('quarters'));
+  expect(list.map((e) => e.key)).toEqual(all.map((o) => o.key).sort(compareKeys));
+  const reserved = [...(await listAll(rgw, target.name)).keys()].filter((k) => k.startsWith(RESERVED_PREFIX));
+  expect(reserved).toEqual([objectListKey('quarters')]);
+  expect(progress.some((p) => p.remaining && p.etaMs !== undefined)).toBe(true);
+  expect(result.remaining).toEqual({ objects: 0, bytes: 0 });
+  expect(await mirrorBucket(options)).toMatchObject({ ranges: 5, listed: all.length, copied: 0 });
 });
 
 describe("the target's .pachops/ prefix", () => {
