@@ -366,6 +366,18 @@ test('a chunk/ prefix of more than four pages is listed in quarters; progress pl
   expect(await mirrorBucket(options)).toMatchObject({ ranges: 5, listed: all.length, copied: 0 });
 });
 
+test('a chunk/ prefix whose last 256th alone fills a page (about 256,000 keys) is split by hex digit into 16', async () => {
+  const source = await newBucket(rgw, 'mirror-sixteen-src');
+  // 1,001 keys under chunk/ff stand for 256,000: the planner probes chunk/f, then chunk/ff
+  const lastPart = smallObjects(1001, [1, 4]).map((o) => ({ ...o, key: `chunk/ff${o.key.slice(8)}` }));
+  await putAll(rgw, source.name, lastPart);
+  const ranges = await planKeyRanges(source, { skipPrefix: RESERVED_PREFIX });
+  expect(ranges).toHaveLength(17);
+  expect(ranges[1]).toEqual({ after: 'chunk/', upTo: 'chunk/1', hexPrefix: 'chunk/0' });
+  expect(ranges[16]).toEqual({ after: 'chunk/f', hexPrefix: 'chunk/f' });
+  expect(positionInRange(ranges[16]!, 'chunk/f8000')).toBe(0.5);
+});
+
 describe("the target's .pachops/ prefix", () => {
   const manifest = `${RESERVED_PREFIX}backups/old-20260101t000000z-abcd/manifest.json`;
   const version = `${RESERVED_PREFIX}versions/old-20260101t000000z-abcd/chunk/aa.0000000000000001`;
