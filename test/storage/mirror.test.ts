@@ -274,8 +274,8 @@ test('listing more than 1000 keys pages through ListObjectsV2, on both sides of 
   // the target's listing must page too, or the second run would copy the keys after the first 1000 again
   listCalls = 0;
   expect(await mirror(source, target, 'p2')).toMatchObject({ listed: 1234, copied: 0, changed: 0 });
-  // the range planner's delimiter listing (two pages of root keys) and its chunk/ probe, then two a side
-  expect(listCalls).toBe(2 + 1 + 4);
+  // the range planner's delimiter listing (two pages of root keys) and its two chunk/ probes, then two a side
+  expect(listCalls).toBe(2 + 2 + 4);
 });
 
 test('a chunk/ prefix split into 16 key ranges is listed in parallel; the object list stays in key order', async () => {
@@ -325,6 +325,7 @@ test('a chunk/ prefix of more than four pages is listed in quarters; progress pl
   const odd = [
     { key: 'chunk/', body: Buffer.alloc(0) },
     { key: 'chunk/4', body: randomBytes(2) }, // exactly a bound: the range it ends holds it
+    { key: 'chunk/zz-not-hex', body: randomBytes(5) }, // past every hex digit: the last range
     { key: 'aaa-before-chunk', body: randomBytes(3) },
     { key: 'zzz/after', body: randomBytes(4) },
   ];
@@ -347,7 +348,8 @@ test('a chunk/ prefix of more than four pages is listed in quarters; progress pl
   ]);
   expect(positionInRange(ranges[2]!, 'chunk/6000abc')).toBe(0.5);
   expect(positionInRange(ranges[4]!, 'chunk/f800')).toBe(0.875);
-  expect(positionInRange(ranges[1]!, 'chunk/zz')).toBeUndefined();
+  expect(positionInRange(ranges[4]!, 'chunk/zz-not-hex')).toBeUndefined();
+  expect(positionInRange(ranges[1]!, 'chunk/')).toBeUndefined();
 
   const progress: MirrorProgress[] = [];
   const options = { source, target, changedKeyFor: changedObjectKey, concurrency: 16 };
@@ -364,6 +366,15 @@ test('a chunk/ prefix of more than four pages is listed in quarters; progress pl
   expect(progress.some((p) => p.remaining && p.etaMs !== undefined)).toBe(true);
   expect(result.remaining).toEqual({ objects: 0, bytes: 0 });
   expect(await mirrorBucket(options)).toMatchObject({ ranges: 5, listed: all.length, copied: 0 });
+});
+
+test('a chunk/ prefix whose last 16th fills a page but whose last 256th does not is listed in quarters', async () => {
+  const source = await newBucket(rgw, 'mirror-mid-src');
+  // 1,001 keys under chunk/f0 stand for about 16,000: more than the quarters' threshold, less than 16 ranges'
+  const lastSixteenth = smallObjects(1001, [1, 4]).map((o) => ({ ...o, key: `chunk/f0${o.key.slice(8)}` }));
+  await putAll(rgw, source.name, lastSixteenth);
+  const ranges = await planKeyRanges(source, { skipPrefix: RESERVED_PREFIX });
+  expect(ranges.map((r) => r.hexDigits)).toEqual([undefined, '0123', '4567', '89ab', 'cdef']);
 });
 
 test('a chunk/ prefix whose last 256th alone fills a page (about 256,000 keys) is split by hex digit into 16', async () => {
