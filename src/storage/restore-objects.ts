@@ -7,7 +7,7 @@ import {
 import type { Logger } from 'pino';
 import { PachopsError } from '../errors.ts';
 import { compareKeys, listObjects, type ObjectEntry } from './listing.ts';
-import { compareObjects, etagsAreMd5 } from './mirror/compare.ts';
+import { compareObjects, etagsAreMd5, recordedVerdict } from './mirror/compare.ts';
 import { Copier } from './mirror/copier.ts';
 import {
   type CopyContext,
@@ -141,7 +141,7 @@ export async function copyListedObjects(options: CopyListedOptions): Promise<Res
       previous = entry.key;
       progress.listed++;
       progress.listedBytes += entry.size;
-      if (alreadyRestored(entry, await present.seek(entry.key), to)) {
+      if (await alreadyRestored(entry, await present.seek(entry.key), to)) {
         if (++progress.skipped % SKIP_REPORT_EVERY === 0) report();
         continue;
       }
@@ -169,13 +169,19 @@ export async function copyListedObjects(options: CopyListedOptions): Promise<Res
 /**
  * Whether `to` already holds the listed object (a rerun finds what the last run copied): a chunk key by its
  * size (content-addressed); any other key only when its ETag says so too, since a restore must put back
- * exactly what the backup holds and the plan's "empty bucket" was checked before, not now. A key whose
- * ETags cannot be compared (multipart on one side) is copied again: rare outside chunk/, and always right.
+ * exactly what the backup holds and the plan's "empty bucket" was checked before, not now. Where the ETags
+ * cannot be compared (multipart on one side), the source ETag a multipart copy recorded decides; a key
+ * without one is copied again (always right).
  */
-function alreadyRestored(entry: ObjectListEntry, found: ObjectEntry | undefined, to: Bucket): boolean {
-  return (
-    found !== undefined && compareObjects(entry, found, { targetEtagsAreMd5: etagsAreMd5(to) }) === 'same'
-  );
+async function alreadyRestored(
+  entry: ObjectListEntry,
+  found: ObjectEntry | undefined,
+  to: Bucket,
+): Promise<boolean> {
+  if (found === undefined) return false;
+  const verdict = compareObjects(entry, found, { targetEtagsAreMd5: etagsAreMd5(to) });
+  if (verdict !== 'incomparable') return verdict === 'same';
+  return (await recordedVerdict(to, entry.key, entry.etag)) === 'same';
 }
 
 interface EntryCopy {

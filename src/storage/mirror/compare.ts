@@ -1,5 +1,6 @@
+import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import type { ObjectEntry } from '../listing.ts';
-import type { Bucket } from '../s3.ts';
+import { type Bucket, isNotFound, s3Error } from '../s3.ts';
 
 /**
  * Pachyderm's chunk keys name their content (a hash of it): the same key with the same size is the same
@@ -44,3 +45,21 @@ export function partCount(etag: string): number {
 
 /** Metadata that a multipart copy carries: the source's ETag, so a later run can tell it is the same. */
 export const SOURCE_ETAG_METADATA = 'pachops-source-etag';
+
+/**
+ * Where compareObjects says `incomparable`, the source ETag that a copy recorded in the target's metadata
+ * decides: the same ETag, the same object; another one, a copy of other content (changed); none, a target
+ * pachops did not write (still incomparable).
+ */
+export async function recordedVerdict(target: Bucket, key: string, sourceEtag: string): Promise<Verdict> {
+  if (!sourceEtag) return 'incomparable';
+  const recorded = await target.client
+    .send(new HeadObjectCommand({ Bucket: target.name, Key: key }))
+    .then((head) => head.Metadata?.[SOURCE_ETAG_METADATA])
+    .catch((error: unknown) => {
+      if (isNotFound(error)) return undefined;
+      throw s3Error(error, `head ${key} in ${target.name}`);
+    });
+  if (!recorded) return 'incomparable';
+  return recorded === sourceEtag ? 'same' : 'changed';
+}

@@ -3,7 +3,7 @@ import { PachopsError } from '../../errors.ts';
 import { diffListings, listObjects, type ObjectEntry } from '../listing.ts';
 import type { ObjectListEntry } from '../object-list.ts';
 import { type Bucket, isNotFound, s3Error } from '../s3.ts';
-import { compareObjects, etagsAreMd5, SOURCE_ETAG_METADATA, type Verdict } from './compare.ts';
+import { compareObjects, etagsAreMd5, recordedVerdict } from './compare.ts';
 import type { Copier } from './copier.ts';
 import { type CopyContext, copyObject, SourceObjectMissing } from './copy-object.ts';
 import type { KeyRange } from './key-ranges.ts';
@@ -46,7 +46,7 @@ export async function mirrorRange(run: RangeRun): Promise<void> {
       continue;
     }
     let verdict = compareObjects(object, entry.target, { targetEtagsAreMd5: etagsAreMd5(target) });
-    if (verdict === 'incomparable') verdict = await recordedVerdict(target, object);
+    if (verdict === 'incomparable') verdict = await recordedVerdict(target, object.key, object.etag);
     if (verdict === 'changed') {
       await addChanged(run, object);
     } else if (verdict === 'incomparable') {
@@ -116,16 +116,6 @@ async function copy(
     return true;
   });
   return { present: settled.then((present) => present === true) };
-}
-
-/**
- * The source ETag that a copy recorded in the target's metadata decides: the same ETag, the same object;
- * another one, a copy of other content (changed); none, a target pachops did not write (incomparable).
- */
-async function recordedVerdict(target: Bucket, object: ObjectEntry): Promise<Verdict> {
-  const recorded = (await head(target, object.key))?.Metadata?.[SOURCE_ETAG_METADATA];
-  if (!recorded || !object.etag) return 'incomparable';
-  return recorded === object.etag ? 'same' : 'changed';
 }
 
 async function head(bucket: Bucket, key: string) {
