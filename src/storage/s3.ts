@@ -1,6 +1,11 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import { S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import {
+  HeadObjectCommand,
+  type HeadObjectCommandOutput,
+  S3Client,
+  S3ServiceException,
+} from '@aws-sdk/client-s3';
 import type { S3Target } from '../config/load.ts';
 import { PachopsError } from '../errors.ts';
 import { Pressure, ReportingRetryStrategy } from './pressure.ts';
@@ -114,4 +119,14 @@ export function isNotFound(error: unknown): boolean {
   const name = (error as { name?: string }).name;
   const status = (error as S3ServiceException).$metadata?.httpStatusCode;
   return name === 'NoSuchKey' || name === 'NotFound' || status === 404;
+}
+
+/** An object's HEAD; undefined when the key is not there. */
+export async function headObject(bucket: Bucket, key: string): Promise<HeadObjectCommandOutput | undefined> {
+  try {
+    return await bucket.client.send(new HeadObjectCommand({ Bucket: bucket.name, Key: key }));
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw s3Error(error, `head ${key} in ${bucket.name}`);
+  }
 }

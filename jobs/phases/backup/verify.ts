@@ -8,7 +8,7 @@ import { manifestKey, RESERVED_PREFIX } from '../../../src/storage/layout.ts';
 import { compareKeys, listObjects } from '../../../src/storage/listing.ts';
 import { backupEntry, type Manifest, readManifest, writeManifest } from '../../../src/storage/manifest.ts';
 import { type ObjectListEntry, readObjectList } from '../../../src/storage/object-list.ts';
-import { type Bucket, isNotFound, s3Error } from '../../../src/storage/s3.ts';
+import { type Bucket, headObject, s3Error } from '../../../src/storage/s3.ts';
 import type { Phase } from '../types.ts';
 
 /** Reads the backup back: every dump's sha256 and archive, every listed object's presence and size. */
@@ -137,7 +137,7 @@ async function checkObjects(
     checked++;
     if (checked % 10_000 === 0) progress(`${formatCount(checked)} objects checked`);
     if (entry.stored) {
-      const size = await headSize(bucket, entry.stored);
+      const size = (await headObject(bucket, entry.stored))?.ContentLength;
       if (size === undefined) report(entry, 'missing');
       else if (size !== entry.size) report(entry, `size ${size}, expected ${entry.size}`);
       continue;
@@ -179,13 +179,4 @@ async function checkServerSideEncryption(
       `the S3 server did not apply sse ${wanted} to ${missing.join(', ')}: it accepted the header and ignored it`,
     );
   else lines.push(`manifest and dumps stored with server-side encryption ${wanted}`);
-}
-
-async function headSize(bucket: Bucket, key: string): Promise<number | undefined> {
-  try {
-    return (await bucket.client.send(new HeadObjectCommand({ Bucket: bucket.name, Key: key }))).ContentLength;
-  } catch (error) {
-    if (isNotFound(error)) return undefined;
-    throw s3Error(error, `head ${key}`);
-  }
 }

@@ -1,6 +1,5 @@
-import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import type { ObjectEntry } from '../listing.ts';
-import { type Bucket, isNotFound, s3Error } from '../s3.ts';
+import { type Bucket, headObject } from '../s3.ts';
 
 /**
  * Pachyderm's chunk keys name their content (a hash of it): the same key with the same size is the same
@@ -53,13 +52,7 @@ export const SOURCE_ETAG_METADATA = 'pachops-source-etag';
  */
 export async function recordedVerdict(target: Bucket, key: string, sourceEtag: string): Promise<Verdict> {
   if (!sourceEtag) return 'incomparable';
-  const recorded = await target.client
-    .send(new HeadObjectCommand({ Bucket: target.name, Key: key }))
-    .then((head) => head.Metadata?.[SOURCE_ETAG_METADATA])
-    .catch((error: unknown) => {
-      if (isNotFound(error)) return undefined;
-      throw s3Error(error, `head ${key} in ${target.name}`);
-    });
+  const recorded = (await headObject(target, key))?.Metadata?.[SOURCE_ETAG_METADATA];
   if (!recorded) return 'incomparable';
   return recorded === sourceEtag ? 'same' : 'changed';
 }

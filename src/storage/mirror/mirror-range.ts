@@ -1,8 +1,7 @@
-import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { PachopsError } from '../../errors.ts';
 import { diffListings, listObjects, type ObjectEntry } from '../listing.ts';
 import type { ObjectListEntry } from '../object-list.ts';
-import { type Bucket, isNotFound, s3Error } from '../s3.ts';
+import { type Bucket, headObject } from '../s3.ts';
 import { compareObjects, etagsAreMd5, recordedVerdict } from './compare.ts';
 import type { Copier } from './copier.ts';
 import { type CopyContext, copyObject, SourceObjectMissing } from './copy-object.ts';
@@ -66,7 +65,7 @@ async function addChanged(run: RangeRun, object: ObjectEntry): Promise<void> {
   const stored = run.changedKeyFor(object.key, object.etag);
   run.tracker.counts.changed++;
   const entry: ObjectListEntry = { ...object, stored };
-  const present = await head(run.target, stored);
+  const present = await headObject(run.target, stored);
   await run.list.add(entry, present ? undefined : (await copy(run, object, stored)).present);
 }
 
@@ -98,7 +97,7 @@ async function copy(
       if (!(error instanceof SourceObjectMissing)) throw error;
       // Only a key that is really gone may be left out of the list: a server that mis-decodes a key
       // also answers NoSuchKey, and that must fail the copy, not shrink the backup.
-      if (await head(run.source, object.key)) {
+      if (await headObject(run.source, object.key)) {
         throw new PachopsError(
           'S3_FAILED',
           `S3: copying ${object.key} from ${run.source.name} failed with NoSuchKey, yet the object exists`,
@@ -116,13 +115,4 @@ async function copy(
     return true;
   });
   return { present: settled.then((present) => present === true) };
-}
-
-async function head(bucket: Bucket, key: string) {
-  try {
-    return await bucket.client.send(new HeadObjectCommand({ Bucket: bucket.name, Key: key }));
-  } catch (error) {
-    if (isNotFound(error)) return undefined;
-    throw s3Error(error, `head ${key} in ${bucket.name}`);
-  }
 }
