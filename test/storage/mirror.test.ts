@@ -316,11 +316,15 @@ test('a chunk/ prefix split into 16 key ranges is listed in parallel; the object
   expect(result.remaining).toEqual({ objects: 0, bytes: 0 });
 });
 
+/** Chunk objects whose ids start with `hex`: the range planner judges a prefix's size by such a slice. */
+const chunksStartingWith = (hex: string, count: number, sizes: [number, number] = [1, 4]) =>
+  smallObjects(count, sizes).map((o) => ({ ...o, key: `chunk/${hex}${o.key.slice(6 + hex.length)}` }));
+
 test('a chunk/ prefix of more than four pages is listed in quarters; progress places keys within each', async () => {
   const source = await newBucket(rgw, 'mirror-quarters-src');
   const target = await newBucket(rgw, 'mirror-quarters-dst');
   // the planner estimates a prefix's size from its last 16th: 260 keys under chunk/f stand for 4,160
-  const lastSixteenth = smallObjects(260, [1, 16]).map((o) => ({ ...o, key: `chunk/f${o.key.slice(7)}` }));
+  const lastSixteenth = chunksStartingWith('f', 260, [1, 16]);
   const spread = smallObjects(60, [1, 16]);
   const odd = [
     { key: 'chunk/', body: Buffer.alloc(0) },
@@ -371,7 +375,7 @@ test('a chunk/ prefix of more than four pages is listed in quarters; progress pl
 test('a chunk/ prefix whose last 16th fills a page but whose last 256th does not is listed in quarters', async () => {
   const source = await newBucket(rgw, 'mirror-mid-src');
   // 1,001 keys under chunk/f0 stand for about 16,000: more than the quarters' threshold, less than 16 ranges'
-  const lastSixteenth = smallObjects(1001, [1, 4]).map((o) => ({ ...o, key: `chunk/f0${o.key.slice(8)}` }));
+  const lastSixteenth = chunksStartingWith('f0', 1001);
   await putAll(rgw, source.name, lastSixteenth);
   const ranges = await planKeyRanges(source, { skipPrefix: RESERVED_PREFIX });
   expect(ranges.map((r) => r.hexDigits)).toEqual([undefined, '0123', '4567', '89ab', 'cdef']);
@@ -380,7 +384,7 @@ test('a chunk/ prefix whose last 16th fills a page but whose last 256th does not
 test('a chunk/ prefix whose last 256th alone fills a page (about 256,000 keys) is split by hex digit into 16', async () => {
   const source = await newBucket(rgw, 'mirror-sixteen-src');
   // 1,001 keys under chunk/ff stand for 256,000: the planner probes chunk/f, then chunk/ff
-  const lastPart = smallObjects(1001, [1, 4]).map((o) => ({ ...o, key: `chunk/ff${o.key.slice(8)}` }));
+  const lastPart = chunksStartingWith('ff', 1001);
   await putAll(rgw, source.name, lastPart);
   const ranges = await planKeyRanges(source, { skipPrefix: RESERVED_PREFIX });
   expect(ranges).toHaveLength(17);
